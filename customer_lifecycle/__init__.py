@@ -1,0 +1,1 @@
+"""Customer lifecycle analytics: data generator, dbt runner and test harness."""
