@@ -1,0 +1,32 @@
+# Two commands:
+#   make demo   set up from nothing (virtual environment, pinned dependencies), build all models
+#               on the bundled demo data in an embedded DuckDB file, print where the results are
+#   make test   the whole test suite (pytest drives dbt on DuckDB and on a throwaway PostgreSQL)
+# Both are idempotent.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed-requirements.lock
+export DO_NOT_TRACK := 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: setup demo test lint clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	cp requirements.lock $(STAMP)
+
+demo: setup
+	$(VENV)/bin/python -m customer_lifecycle demo
+
+test: setup
+	$(VENV)/bin/python -m pytest pytests
+
+lint: setup
+	$(VENV)/bin/sqlfluff lint models macros tests
+
+clean:
+	rm -rf target logs $(VENV)

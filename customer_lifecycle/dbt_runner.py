@@ -1,0 +1,51 @@
+"""Runs dbt for this project in a subprocess, with the project's profiles and no network calls."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .contract import PROJECT_DIR
+
+
+class DbtFailed(RuntimeError):
+    def __init__(self, args: list[str], output: str):
+        super().__init__(f"dbt {' '.join(args)} failed:\n{output[-6000:]}")
+        self.output = output
+
+
+def dbt_executable() -> str:
+    beside_python = Path(sys.executable).parent / "dbt"
+    return str(beside_python) if beside_python.exists() else "dbt"
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    work_dir: Path | None = None,
+    check: bool = True,
+    stream: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run `dbt <args>` in the project directory.
+
+    env: extra environment (e.g. LIFECYCLE_DUCKDB_PATH, LIFECYCLE_DATA_DIR, the postgres target).
+    work_dir: where target/ and logs/ go (so that several runs do not share them).
+    stream: print dbt's output as it comes instead of capturing it.
+    """
+    full_env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    full_env.update(env or {})
+    cmd = [dbt_executable(), *args, "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR)]
+    if work_dir is not None:
+        cmd += ["--target-path", str(Path(work_dir) / "target")]
+        full_env["DBT_LOG_PATH"] = str(Path(work_dir) / "logs")
+    if stream:
+        result = subprocess.run(cmd, cwd=PROJECT_DIR, env=full_env, text=True)
+        result.stdout = ""
+    else:
+        result = subprocess.run(cmd, cwd=PROJECT_DIR, env=full_env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if check and result.returncode != 0:
+        raise DbtFailed(args, result.stdout or "(output streamed above)")
+    return result

@@ -1,0 +1,57 @@
+"""Loads a directory of raw files (the bring-your-own-data layout) into warehouse tables.
+
+DuckDB reads files directly (LIFECYCLE_DATA_DIR). Other engines cannot, so this copies each
+contract table found in the directory into <schema>.<table> as text columns; then point the
+project at it with LIFECYCLE_RAW_SCHEMA. Tables absent from the directory are not created
+(the build treats an absent optional table as empty).
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import duckdb
+
+from . import contract
+
+
+def table_files(data_dir: Path, table: str) -> str | None:
+    """The file or glob of parts holding `table`, in the same order of preference as the dbt macro."""
+    for pattern in (f"{table}.csv", f"{table}.parquet", f"{table}/*.csv", f"{table}/*.parquet"):
+        if list(data_dir.glob(pattern)):
+            return str(data_dir / pattern)
+    return None
+
+
+def read_as_text(path: str) -> duckdb.DuckDBPyRelation:
+    con = duckdb.connect()
+    if path.endswith(".csv"):
+        return con.sql(f"select * from read_csv('{path}', header = true, all_varchar = true, strict_mode = true)")
+    relation = con.sql(f"select * from read_parquet('{path}')")
+    return con.sql("select " + ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in relation.columns)
+                   + " from relation")
+
+
+def load_into_postgres(data_dir: Path, conn, schema: str) -> dict[str, int]:
+    """Copy every contract table found in data_dir into schema (replacing it). Returns rows per table."""
+    loaded: dict[str, int] = {}
+    with conn.cursor() as cur:
+        cur.execute(f'create schema if not exists "{schema}"')
+        for table in contract.TABLES:
+            path = table_files(Path(data_dir), table)
+            if path is None:
+                continue
+            relation = read_as_text(path)
+            columns = relation.columns
+            cur.execute(f'drop table if exists "{schema}"."{table}"')
+            cur.execute(f'create table "{schema}"."{table}" ({", ".join(f"{c} text" for c in columns)})')
+            frame = relation.df()
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+            buffer.seek(0)
+            cur.copy_expert(
+                f'copy "{schema}"."{table}" from stdin with (format csv, null \'\\N\')', buffer
+            )
+            loaded[table] = len(frame)
+    conn.commit()
+    return loaded

@@ -1,0 +1,39 @@
+{#-
+    Runs before any model (on-run-start): a bad setting stops the build at once with a message
+    that names it, instead of failing half-way or building wrong tables.
+-#}
+{% macro validate_project_vars() -%}
+    {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
+    {%- set problems = [] -%}
+
+    {%- if var('raw_data_dir') and var('raw_schema') -%}
+        {%- do problems.append("raw_data_dir and raw_schema are both set; set only one (files or warehouse tables)") -%}
+    {%- endif -%}
+
+    {%- set currency = var('reporting_currency') -%}
+    {%- if not (currency is string and currency | length == 3 and currency.isalpha() and currency == currency.upper()) -%}
+        {%- do problems.append("reporting_currency must be a 3-letter upper-case code such as USD, got '" ~ currency ~ "'") -%}
+    {%- endif -%}
+
+    {%- if var('max_valid_at') and parse_setting_timestamp(var('max_valid_at')) is none -%}
+        {%- do problems.append("max_valid_at must be a timestamp 'YYYY-MM-DD[ HH:MM:SS]', got '" ~ var('max_valid_at') ~ "'") -%}
+    {%- endif -%}
+
+    {%- if problems -%}
+        {{ exceptions.raise_compiler_error("Invalid project settings (vars):\n  - " ~ (problems | join("\n  - "))) }}
+    {%- endif -%}
+    {{ return('select 1') }}
+{%- endmacro %}
+
+{#- A setting's date or timestamp text ('YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS') as a datetime, or
+    none when it is not a real date and time (checked by hand: Jinja cannot catch a failed parse). -#}
+{% macro parse_setting_timestamp(value) -%}
+    {%- set match = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[ T]([0-9]{2}):([0-9]{2}):([0-9]{2}))?', value | string) -%}
+    {%- if not match -%}{{ return(none) }}{%- endif -%}
+    {%- set year, month, day = match.group(1) | int, match.group(2) | int, match.group(3) | int -%}
+    {%- set hour, minute, second = (match.group(4) or 0) | int, (match.group(5) or 0) | int, (match.group(6) or 0) | int -%}
+    {%- if month < 1 or month > 12 or day < 1 or hour > 23 or minute > 59 or second > 59 -%}{{ return(none) }}{%- endif -%}
+    {%- set next_month = modules.datetime.date(year + 1, 1, 1) if month == 12 else modules.datetime.date(year, month + 1, 1) -%}
+    {%- if day > (next_month - modules.datetime.timedelta(days=1)).day -%}{{ return(none) }}{%- endif -%}
+    {{ return(modules.datetime.datetime(year, month, day, hour, minute, second)) }}
+{%- endmacro %}

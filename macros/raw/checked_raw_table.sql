@@ -1,0 +1,246 @@
+{#-
+    checked_raw_table(table, convert_currency=none, carry={})
+
+    The whole cleaning of one raw table, driven by its entry in vars.raw_contract. Every raw
+    row comes out exactly once, typed, with quarantine_reason null (the row is staged) or set
+    to the first check it fails, in this order:
+      missing_key, missing_value, unparseable_timestamp, unparseable_number, future_timestamp,
+      negative_amount, out_of_range, unknown_code            (each row on its own)
+      duplicate_row, conflicting_key                          (rows sharing a key)
+      orphan_reference                                        (against the staged parent)
+      missing_exchange_rate                                   (orders in a currency with no rate)
+    Cleaning before the checks: text is trimmed and blank means null; code columns are lower
+    case, columns listed in `upper` upper case; timestamps become UTC.
+
+    convert_currency: {'currency': col, 'at': timestamp col} adds exchange_rate (reporting
+      currency per unit, 1 for the reporting currency) from the latest rate on or before that day.
+    carry: {parent_table: [columns]} brings columns of the referenced staged parent along.
+-#}
+{% macro checked_raw_table(table, convert_currency=none, carry={}) -%}
+{#- raw_row_id identifies each raw row: a hash of its values and, for identical copies, which copy. -#}
+{%- set spec = raw_spec(table) -%}
+{%- set types = spec['columns'] -%}
+{%- set columns = types.keys() | list -%}
+{%- set key = spec['key'] -%}
+{%- set codes = spec.get('codes', {}) -%}
+{%- set upper_columns = spec.get('upper', []) -%}
+{%- set ranges = spec.get('ranges', {}) -%}
+{%- set max_valid_at = var('max_valid_at') or run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+{%- set references = [] -%}
+{%- for column, parent in spec.get('references', {}).items() -%}
+    {%- if raw_table_exists(parent) -%}
+        {%- do references.append({'column': column, 'parent': parent, 'alias': 'parent_' ~ loop.index,
+            'parent_key': raw_spec(parent)['key'][0], 'model': ref('stg_shop__' ~ parent)}) -%}
+    {%- endif -%}
+{%- endfor -%}
+
+with
+
+source as (
+    select
+        *,
+        {{ dbt.concat(raw_values_parts(columns)) }} as raw_values
+    from {{ raw_relation(table) }} as raw_rows
+),
+
+cleaned as (
+    select
+        {%- for column in columns %}
+        {%- set text = "nullif(trim(" ~ column ~ "), '')" %}
+        {%- if column in codes %}
+        lower({{ text }}) as {{ column }},
+        {%- elif column in upper_columns %}
+        upper({{ text }}) as {{ column }},
+        {%- else %}
+        {{ text }} as {{ column }},
+        {%- endif %}
+        {%- endfor %}
+        raw_values
+    from source
+),
+
+parsed as (
+    select
+        {%- for column in columns %}
+        {{ column }} as text_{{ column }},
+        {%- set type = types[column] %}
+        {%- if type == 'timestamp' %}
+        {{ try_timestamp_utc(column) }} as {{ column }},
+        {%- elif type == 'date' %}
+        {{ try_date(column) }} as {{ column }},
+        {%- elif type in ('money', 'number') %}
+        {{ try_decimal(column) }} as {{ column }},
+        {%- elif type == 'integer' %}
+        {{ try_integer(column) }} as {{ column }},
+        {%- else %}
+        {{ column }},
+        {%- endif %}
+        {%- endfor %}
+        {{ dbt.concat(row_key_parts(key)) }} as row_key,
+        raw_values
+    from cleaned
+),
+
+row_checks as (
+    select
+        *,
+        case
+            when {% for column in key %}text_{{ column }} is null{{ ' or ' if not loop.last }}{% endfor %}
+                then 'missing_key'
+            {%- for column in spec.get('not_null', []) %}
+            when text_{{ column }} is null then 'missing_value'
+            {%- endfor %}
+            {%- for column in columns if types[column] in ('timestamp', 'date') %}
+            when text_{{ column }} is not null and {{ column }} is null then 'unparseable_timestamp'
+            {%- endfor %}
+            {%- for column in columns if types[column] in ('money', 'number', 'integer') %}
+            when text_{{ column }} is not null and {{ column }} is null then 'unparseable_number'
+            {%- endfor %}
+            {%- for column in columns if types[column] == 'timestamp' %}
+            when {{ column }} > cast('{{ max_valid_at }}' as {{ dbt.type_timestamp() }}) then 'future_timestamp'
+            {%- endfor %}
+            {%- for column in columns if types[column] == 'date' %}
+            when {{ column }} > cast(cast('{{ max_valid_at }}' as {{ dbt.type_timestamp() }}) as date) then 'future_timestamp'
+            {%- endfor %}
+            {%- for column in columns if types[column] == 'money' %}
+            when {{ column }} < 0 then 'negative_amount'
+            {%- endfor %}
+            {%- for column, bounds in ranges.items() %}
+            {%- if bounds[0] is not none %}
+            when {{ column }} < {{ bounds[0] }} then 'out_of_range'
+            {%- endif %}
+            {%- if bounds[1] is not none %}
+            when {{ column }} > {{ bounds[1] }} then 'out_of_range'
+            {%- endif %}
+            {%- endfor %}
+            {%- for column, vocabulary in codes.items() %}
+            when {{ column }} not in ({% for code in var(vocabulary) %}'{{ code }}'{{ ', ' if not loop.last }}{% endfor %})
+                then 'unknown_code'
+            {%- endfor %}
+        end as row_issue,
+        {{ dbt.hash(dbt.concat(typed_value_parts(columns))) }} as row_hash
+    from parsed
+),
+
+key_checks as (
+    select
+        *,
+        case
+            when row_issue is not null then row_issue
+            when min(row_hash) over (partition by row_issue, {{ key | join(', ') }})
+                <> max(row_hash) over (partition by row_issue, {{ key | join(', ') }})
+                then 'conflicting_key'
+            when row_number() over (
+                partition by row_issue, {{ key | join(', ') }} order by raw_values
+            ) > 1
+                then 'duplicate_row'
+        end as row_or_key_issue
+    from row_checks
+),
+
+{%- if convert_currency %}
+
+exchange_rates as (
+    select * from {{ ref('stg_shop__exchange_rates') }}
+),
+{%- endif %}
+
+checked as (
+    select
+        key_checks.*,
+        {%- for reference in references %}
+        {%- for column in carry.get(reference['parent'], []) %}
+        {{ reference['alias'] }}.{{ column }},
+        {%- endfor %}
+        {%- endfor %}
+        {%- if convert_currency %}
+        case
+            when key_checks.{{ convert_currency['currency'] }} = '{{ var("reporting_currency") }}' then cast(1 as {{ dbt.type_numeric() }})
+            else exchange_rates.rate_to_reporting
+        end as exchange_rate,
+        {%- endif %}
+        case
+            when key_checks.row_or_key_issue is not null then key_checks.row_or_key_issue
+            {%- for reference in references %}
+            when key_checks.{{ reference['column'] }} is not null
+                and {{ reference['alias'] }}.{{ reference['parent_key'] }} is null
+                then 'orphan_reference'
+            {%- endfor %}
+            {%- if convert_currency %}
+            when key_checks.{{ convert_currency['currency'] }} <> '{{ var("reporting_currency") }}'
+                and exchange_rates.rate_to_reporting is null
+                then 'missing_exchange_rate'
+            {%- endif %}
+        end as quarantine_reason
+    from key_checks
+    {%- for reference in references %}
+    left join {{ reference['model'] }} as {{ reference['alias'] }}
+        on key_checks.{{ reference['column'] }} = {{ reference['alias'] }}.{{ reference['parent_key'] }}
+    {%- endfor %}
+    {%- if convert_currency %}
+    {%- set on_day = 'cast(key_checks.' ~ convert_currency['at'] ~ ' as date)' %}
+    left join exchange_rates
+        on key_checks.{{ convert_currency['currency'] }} = exchange_rates.currency
+        and {{ on_day }} >= exchange_rates.valid_from
+        and ({{ on_day }} < exchange_rates.valid_to or exchange_rates.valid_to is null)
+    {%- endif %}
+),
+
+final as (
+    select
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        {%- for reference in references %}
+        {%- for column in carry.get(reference['parent'], []) %}
+        {{ column }},
+        {%- endfor %}
+        {%- endfor %}
+        {%- if convert_currency %}
+        exchange_rate,
+        {%- endif %}
+        {{ dbt.hash(dbt.concat(['raw_values', "'|'", 'cast(copy_number as ' ~ dbt.type_string() ~ ')'])) }} as raw_row_id,
+        row_key,
+        raw_values,
+        quarantine_reason
+    from (
+        select
+            *,
+            row_number() over (partition by raw_values order by quarantine_reason) as copy_number
+        from checked
+    ) as numbered
+)
+
+select * from final
+{%- endmacro %}
+
+{#- 'col=value | col=value', nulls shown as <null>: the raw row as it arrived, for quarantine. -#}
+{% macro raw_values_parts(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- do parts.append("'" ~ ('' if loop.first else ' | ') ~ column ~ "='") -%}
+        {%- do parts.append("coalesce(" ~ column ~ ", '<null>')") -%}
+    {%- endfor -%}
+    {{ return(parts) }}
+{%- endmacro %}
+
+{#- The row key as text: key columns joined with '|'. -#}
+{% macro row_key_parts(key) -%}
+    {%- set parts = [] -%}
+    {%- for column in key -%}
+        {%- if not loop.first %}{% do parts.append("'|'") %}{% endif -%}
+        {%- do parts.append("coalesce(" ~ column ~ ", '')") -%}
+    {%- endfor -%}
+    {{ return(parts) }}
+{%- endmacro %}
+
+{#- Every parsed value as text, for comparing rows by value (the same instant written with two
+    offsets is the same value). -#}
+{% macro typed_value_parts(columns) -%}
+    {%- set parts = [] -%}
+    {%- for column in columns -%}
+        {%- if not loop.first %}{% do parts.append("'|'") %}{% endif -%}
+        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '<null>')") -%}
+    {%- endfor -%}
+    {{ return(parts) }}
+{%- endmacro %}

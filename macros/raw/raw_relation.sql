@@ -1,0 +1,149 @@
+{#-
+    Where raw data comes from. One setting chooses the mode:
+      raw_data_dir set  -> files: <dir>/<table>.csv | <table>.parquet | <table>/*.csv | <table>/*.parquet
+      raw_schema set    -> warehouse: existing tables <raw_database>.<raw_schema>.<table>
+      neither           -> seeds: the bundled demo seeds raw_<table>
+    raw_relation(table) returns a subquery with exactly the contract's columns, all as text, so
+    that staging parses and checks every value the same way whatever the source. An optional
+    table that is absent becomes an empty relation with those columns; an absent required table
+    or column stops the build with a message that names it.
+-#}
+
+{% macro raw_mode() -%}
+    {%- if var('raw_data_dir') and var('raw_schema') -%}
+        {{ exceptions.raise_compiler_error(
+            "Set only one of raw_data_dir (LIFECYCLE_DATA_DIR) and raw_schema (LIFECYCLE_RAW_SCHEMA): both are set ("
+            ~ var('raw_data_dir') ~ ", " ~ var('raw_schema') ~ ").") }}
+    {%- elif var('raw_data_dir') -%}
+        {{ return('files') }}
+    {%- elif var('raw_schema') -%}
+        {{ return('warehouse') }}
+    {%- else -%}
+        {{ return('seeds') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The contract entry of a raw table, or a clear error for a name that is not in it. -#}
+{% macro raw_spec(table) -%}
+    {%- set contract = var('raw_contract') -%}
+    {%- if table not in contract -%}
+        {{ exceptions.raise_compiler_error("'" ~ table ~ "' is not a table of the raw data contract (vars.raw_contract): "
+            ~ (contract.keys() | list | join(', '))) }}
+    {%- endif -%}
+    {{ return(contract[table]) }}
+{%- endmacro %}
+
+{#- Where a raw table is, as {'from': <relation or table function>, 'where': <for messages>},
+    or none when the table is absent. Only meaningful at execution time. -#}
+{% macro locate_raw_table(table) -%}
+    {%- set mode = raw_mode() -%}
+    {%- if mode == 'seeds' -%}
+        {%- set rel = ref('raw_' ~ table) -%}
+        {%- if not execute -%}{{ return({'from': rel, 'where': 'seed raw_' ~ table}) }}{%- endif -%}
+        {%- set found = adapter.get_relation(database=rel.database, schema=rel.schema, identifier=rel.identifier) -%}
+        {{ return({'from': found, 'where': 'seed raw_' ~ table} if found else none) }}
+    {%- elif mode == 'warehouse' -%}
+        {%- set identifier = var('raw_table_names', {}).get(table, table) -%}
+        {%- set database = var('raw_database') or target.database -%}
+        {%- if not execute -%}{{ return(none) }}{%- endif -%}
+        {%- set found = adapter.get_relation(database=database, schema=var('raw_schema'), identifier=identifier) -%}
+        {{ return({'from': found, 'where': 'table ' ~ database ~ '.' ~ var('raw_schema') ~ '.' ~ identifier} if found else none) }}
+    {%- else -%}
+        {{ return(locate_raw_file(table)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro locate_raw_file(table) -%}
+    {%- if target.type != 'duckdb' -%}
+        {{ exceptions.raise_compiler_error(
+            "raw_data_dir (file input) is read by DuckDB; on " ~ target.type ~ " load the files into tables "
+            ~ "(python -m customer_lifecycle load-files) and set raw_schema instead.") }}
+    {%- endif -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set dir = var('raw_data_dir').rstrip('/') -%}
+    {%- set candidates = [
+        (dir ~ '/' ~ table ~ '.csv', 'csv'),
+        (dir ~ '/' ~ table ~ '.parquet', 'parquet'),
+        (dir ~ '/' ~ table ~ '/*.csv', 'csv'),
+        (dir ~ '/' ~ table ~ '/*.parquet', 'parquet'),
+    ] -%}
+    {%- set found = [] -%}
+    {%- for path, fmt in candidates -%}
+        {%- set hits = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
+        {%- if hits > 0 -%}{%- do found.append((path, fmt)) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- if found | length > 1 -%}
+        {{ exceptions.raise_compiler_error("Raw table '" ~ table ~ "' is given more than once in " ~ dir ~ ": "
+            ~ (found | map('first') | join(', ')) ~ ". Keep one.") }}
+    {%- elif found | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set path, fmt = found[0] -%}
+    {%- if fmt == 'csv' -%}
+        {%- set scan = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true, strict_mode = true)" -%}
+    {%- else -%}
+        {%- set scan = "read_parquet('" ~ path ~ "')" -%}
+    {%- endif -%}
+    {{ return({'from': scan, 'where': 'file ' ~ path}) }}
+{%- endmacro %}
+
+{#- Is the raw table present? (Used to skip reference checks against absent optional tables.) -#}
+{% macro raw_table_exists(table) -%}
+    {#- At parse time every table counts as present, so that dbt records each possible dependency. -#}
+    {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {{ return(locate_raw_table(table) is not none) }}
+{%- endmacro %}
+
+{% macro raw_relation(table) -%}
+    {%- set spec = raw_spec(table) -%}
+    {%- set columns = spec['columns'].keys() | list -%}
+    {%- set located = locate_raw_table(table) -%}
+    {%- if not execute -%}
+        (select 1 as placeholder)
+    {%- elif located is none -%}
+        {%- if spec.get('required') -%}
+            {{ exceptions.raise_compiler_error(raw_missing_message(table)) }}
+        {%- endif -%}
+        (select
+            {%- for column in columns %}
+            cast(null as {{ dbt.type_string() }}) as {{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        where 1 = 0)
+    {%- else -%}
+        {%- set present = raw_columns_present(located['from']) -%}
+        {%- set missing = [] -%}
+        {%- for column in columns if column not in present -%}{%- do missing.append(column) -%}{%- endfor -%}
+        {%- if missing -%}
+            {{ exceptions.raise_compiler_error("Raw table '" ~ table ~ "' (" ~ located['where'] ~ ") lacks the column(s) "
+                ~ (missing | join(', ')) ~ " that the data contract requires. It has: " ~ (present | join(', '))) }}
+        {%- endif -%}
+        (select
+            {%- for column in columns %}
+            cast({{ column }} as {{ dbt.type_string() }}) as {{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from {{ located['from'] }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro raw_columns_present(from) -%}
+    {%- if from is string -%}
+        {%- set described = run_query('describe select * from ' ~ from) -%}
+        {{ return(described.columns[0].values() | map('lower') | list) }}
+    {%- else -%}
+        {{ return(adapter.get_columns_in_relation(from) | map(attribute='name') | map('lower') | list) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro raw_missing_message(table) -%}
+    {%- set mode = raw_mode() -%}
+    {%- if mode == 'files' -%}
+        {%- set dir = var('raw_data_dir').rstrip('/') -%}
+        {{ return("Required raw table '" ~ table ~ "' was not found in " ~ dir ~ ": expected " ~ table ~ ".csv, "
+            ~ table ~ ".parquet or a directory " ~ table ~ "/ of .csv or .parquet parts.") }}
+    {%- elif mode == 'warehouse' -%}
+        {{ return("Required raw table '" ~ table ~ "' was not found in schema " ~ var('raw_schema')
+            ~ " (map another name with vars.raw_table_names).") }}
+    {%- else -%}
+        {{ return("Required raw table '" ~ table ~ "' was not found: seed raw_" ~ table ~ " is not loaded (run dbt seed).") }}
+    {%- endif -%}
+{%- endmacro %}

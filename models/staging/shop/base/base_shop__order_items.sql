@@ -1,0 +1,1 @@
+{{ checked_raw_table('order_items', carry={'orders': ['exchange_rate']}) }}

@@ -1,0 +1,1 @@
+{{ checked_raw_table('referrals') }}

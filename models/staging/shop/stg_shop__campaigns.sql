@@ -1,0 +1,17 @@
+with
+
+checked as (
+    select * from {{ ref('base_shop__campaigns') }}
+    where quarantine_reason is null
+),
+
+final as (
+    select
+        campaign_id,
+        campaign_name,
+        campaign_type,
+        lower(channel) as channel
+    from checked
+)
+
+select * from final

@@ -1,0 +1,17 @@
+with
+
+checked as (
+    select * from {{ ref('base_shop__nps_responses') }}
+    where quarantine_reason is null
+),
+
+final as (
+    select
+        response_id,
+        customer_id,
+        responded_at,
+        cast(score as integer) as score
+    from checked
+)
+
+select * from final
