@@ -15,6 +15,13 @@ import duckdb
 from . import contract
 
 
+# The CSV dialect of raw files: the same options as the dbt macro raw_csv_options().
+CSV_OPTIONS = (
+    "header = true, skip = 0, delim = ',', quote = '\"', escape = '\"', comment = '', "
+    "all_varchar = true, strict_mode = true"
+)
+
+
 def table_files(data_dir: Path, table: str) -> str | None:
     """The file or glob of parts holding `table`, in the same order of preference as the dbt macro."""
     for pattern in (f"{table}.csv", f"{table}.parquet", f"{table}/*.csv", f"{table}/*.parquet"):
@@ -26,7 +33,7 @@ def table_files(data_dir: Path, table: str) -> str | None:
 def read_as_text(path: str) -> duckdb.DuckDBPyRelation:
     con = duckdb.connect()
     if path.endswith(".csv"):
-        return con.sql(f"select * from read_csv('{path}', header = true, all_varchar = true, strict_mode = true)")
+        return con.sql(f"select * from read_csv('{path}', {CSV_OPTIONS})")
     relation = con.sql(f"select * from read_parquet('{path}')")
     return con.sql("select " + ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in relation.columns)
                    + " from relation")

@@ -6,9 +6,7 @@
     {%- if not execute -%}{{ return('select 1') }}{%- endif -%}
     {%- set problems = [] -%}
 
-    {%- if var('raw_data_dir') and var('raw_schema') -%}
-        {%- do problems.append("raw_data_dir and raw_schema are both set; set only one (files or warehouse tables)") -%}
-    {%- endif -%}
+    {%- do raw_mode() -%}  {#- fails when more than one raw source is chosen -#}
 
     {%- set currency = var('reporting_currency') -%}
     {%- if not (currency is string and currency | length == 3 and currency.isalpha() and currency == currency.upper()) -%}

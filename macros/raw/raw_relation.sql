@@ -12,8 +12,8 @@
 {% macro raw_mode() -%}
     {%- if var('raw_data_dir') and var('raw_schema') -%}
         {{ exceptions.raise_compiler_error(
-            "Set only one of raw_data_dir (LIFECYCLE_DATA_DIR) and raw_schema (LIFECYCLE_RAW_SCHEMA): both are set ("
-            ~ var('raw_data_dir') ~ ", " ~ var('raw_schema') ~ ").") }}
+            "raw_data_dir and raw_schema are both set (" ~ var('raw_data_dir') ~ ", " ~ var('raw_schema')
+            ~ "); set only one: files (LIFECYCLE_DATA_DIR) or warehouse tables (LIFECYCLE_RAW_SCHEMA).") }}
     {%- elif var('raw_data_dir') -%}
         {{ return('files') }}
     {%- elif var('raw_schema') -%}
@@ -80,7 +80,9 @@
     {%- endif -%}
     {%- set path, fmt = found[0] -%}
     {%- if fmt == 'csv' -%}
-        {%- set scan = "read_csv('" ~ path ~ "', header = true, all_varchar = true, auto_detect = true, strict_mode = true)" -%}
+        {#- The dialect is fixed (RFC 4180: comma, double quotes, header line, no comment lines) so that
+            a malformed file fails, naming the file, instead of being read some other way. -#}
+        {%- set scan = "read_csv('" ~ path ~ "', " ~ raw_csv_options() ~ ")" -%}
     {%- else -%}
         {%- set scan = "read_parquet('" ~ path ~ "')" -%}
     {%- endif -%}
@@ -146,4 +148,9 @@
     {%- else -%}
         {{ return("Required raw table '" ~ table ~ "' was not found: seed raw_" ~ table ~ " is not loaded (run dbt seed).") }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The CSV dialect of raw files; customer_lifecycle/loader.py reads files with the same options. -#}
+{% macro raw_csv_options() -%}
+    header = true, skip = 0, delim = ',', quote = '"', escape = '"', comment = '', all_varchar = true, strict_mode = true
 {%- endmacro %}

@@ -1,0 +1,54 @@
+import pytest
+
+from customer_lifecycle.pgserver import PostgresUnavailable, ThrowawayPostgres
+
+from .harness import FIXTURES, build, postgres_required
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the whole test session (required under CI)."""
+    try:
+        server_cm = ThrowawayPostgres()
+    except PostgresUnavailable as exc:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required here (CI / LIFECYCLE_REQUIRE_POSTGRES=1): {exc}")
+        pytest.skip(str(exc))
+    with server_cm as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgres"])
+def engine(request):
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def tiny_builds(tmp_path_factory, request):
+    """The hand-written tiny fixture built on each engine (lazily, once per session)."""
+    cache = {}
+
+    def get(engine_name):
+        if engine_name not in cache:
+            server = request.getfixturevalue("pg_server") if engine_name == "postgres" else None
+            cache[engine_name] = build(engine_name, tmp_path_factory.mktemp(f"tiny-{engine_name}"),
+                                       data_dir=FIXTURES / "tiny", server=server)
+            assert cache[engine_name].ok, cache[engine_name].output[-5000:]
+        return cache[engine_name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def demo_builds(tmp_path_factory, request):
+    """The bundled demo seeds built on each engine (lazily, once per session)."""
+    cache = {}
+
+    def get(engine_name):
+        if engine_name not in cache:
+            server = request.getfixturevalue("pg_server") if engine_name == "postgres" else None
+            cache[engine_name] = build(engine_name, tmp_path_factory.mktemp(f"demo-{engine_name}"), server=server)
+            assert cache[engine_name].ok, cache[engine_name].output[-5000:]
+        return cache[engine_name]
+
+    return get
