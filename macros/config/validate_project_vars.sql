@@ -17,6 +17,29 @@
         {%- do problems.append("max_valid_at must be a timestamp 'YYYY-MM-DD[ HH:MM:SS]', got '" ~ var('max_valid_at') ~ "'") -%}
     {%- endif -%}
 
+    {%- if var('as_of_date') and parse_setting_timestamp(var('as_of_date')) is none -%}
+        {%- do problems.append("as_of_date must be a date 'YYYY-MM-DD', got '" ~ var('as_of_date') ~ "'") -%}
+    {%- endif -%}
+
+    {%- for name in ['at_risk_after_days', 'churn_after_days', 'loyalty_min_orders', 'advocacy_referral_window_days'] -%}
+        {%- if not is_positive_whole_number(var(name)) -%}
+            {%- do problems.append(name ~ " must be a positive whole number, got '" ~ var(name) ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if is_positive_whole_number(var('at_risk_after_days')) and is_positive_whole_number(var('churn_after_days'))
+        and var('at_risk_after_days') | int >= var('churn_after_days') | int -%}
+        {%- do problems.append("at_risk_after_days (" ~ var('at_risk_after_days') ~ ") must be less than churn_after_days ("
+            ~ var('churn_after_days') ~ ")") -%}
+    {%- endif -%}
+    {%- if is_positive_whole_number(var('loyalty_min_orders')) and var('loyalty_min_orders') | int < 2 -%}
+        {%- do problems.append("loyalty_min_orders must be at least 2 (one order is conversion), got " ~ var('loyalty_min_orders')) -%}
+    {%- endif -%}
+    {%- set promoter, passive = var('nps_promoter_min_score') | string, var('nps_passive_min_score') | string -%}
+    {%- if not (promoter.isdigit() and passive.isdigit() and passive | int < promoter | int and promoter | int <= 10) -%}
+        {%- do problems.append("nps_passive_min_score (" ~ passive ~ ") and nps_promoter_min_score (" ~ promoter
+            ~ ") must be whole scores with 0 <= passive < promoter <= 10") -%}
+    {%- endif -%}
+
     {%- if problems -%}
         {{ exceptions.raise_compiler_error("Invalid project settings (vars):\n  - " ~ (problems | join("\n  - "))) }}
     {%- endif -%}
@@ -34,4 +57,8 @@
     {%- set next_month = modules.datetime.date(year + 1, 1, 1) if month == 12 else modules.datetime.date(year, month + 1, 1) -%}
     {%- if day > (next_month - modules.datetime.timedelta(days=1)).day -%}{{ return(none) }}{%- endif -%}
     {{ return(modules.datetime.datetime(year, month, day, hour, minute, second)) }}
+{%- endmacro %}
+
+{% macro is_positive_whole_number(value) -%}
+    {{ return((value | string).isdigit() and value | int > 0) }}
 {%- endmacro %}

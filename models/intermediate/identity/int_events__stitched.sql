@@ -1,0 +1,76 @@
+{{ config(materialized="table") }}
+
+{#-
+    Tracking events known as of as_of_date, each with the person it belongs to (docs block
+    `identity_stitching`). An event that carries a customer_id identifies its anonymous_id.
+    An event without one belongs to the customer of the latest identification of its
+    anonymous_id at or before it; before the first identification, to the first customer the
+    anonymous_id is identified as. An anonymous_id never identified is a person of its own.
+    Cost: two window passes over the events, partitioned by anonymous_id.
+-#}
+with
+
+events as (
+    select * from {{ ref('stg_shop__events') }}
+    where cast(occurred_at as date) <= {{ as_of_date() }}
+),
+
+numbered as (
+    select
+        *,
+        sum(case when customer_id is not null then 1 else 0 end) over (
+            partition by anonymous_id order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as identifications_so_far
+    from events
+),
+
+first_identification as (
+    select
+        anonymous_id,
+        customer_id as first_customer_id
+    from (
+        select
+            anonymous_id,
+            customer_id,
+            row_number() over (partition by anonymous_id order by occurred_at, event_id) as identification_number
+        from events
+        where customer_id is not null
+    ) as identifications
+    where identification_number = 1
+),
+
+resolved as (
+    select
+        numbered.*,
+        coalesce(
+            numbered.customer_id,
+            first_value(numbered.customer_id) over (
+                partition by numbered.anonymous_id, numbered.identifications_so_far
+                order by numbered.occurred_at, numbered.event_id
+            ),
+            first_identification.first_customer_id
+        ) as resolved_customer_id
+    from numbered
+    left join first_identification
+        on numbered.anonymous_id = first_identification.anonymous_id
+),
+
+final as (
+    select
+        event_id,
+        coalesce(resolved_customer_id, {{ dbt.concat(["'anonymous:'", 'anonymous_id']) }}) as person_id,
+        resolved_customer_id as customer_id,
+        customer_id is not null as is_identified_event,
+        anonymous_id,
+        event_type,
+        occurred_at,
+        cast(occurred_at as date) as event_date,
+        product_id,
+        order_id,
+        channel,
+        device
+    from resolved
+)
+
+select * from final

@@ -1,0 +1,39 @@
+{#- Orders known as of as_of_date, with the definitions of a valid order and of net revenue
+    (docs block `valid_order`). -#}
+with
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+    where order_date <= {{ as_of_date() }}
+),
+
+classified as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        status,
+        order_total,
+        status <> 'cancelled' as is_valid_order,
+        status = 'returned' as is_returned,
+        cast(
+            case when status in ('cancelled', 'returned') then 0 else order_total end
+            as {{ type_money() }}
+        ) as net_revenue
+    from orders
+),
+
+final as (
+    select
+        *,
+        case
+            when is_valid_order
+                then row_number() over (
+                    partition by customer_id, is_valid_order order by ordered_at, order_id
+                )
+        end as valid_order_number
+    from classified
+)
+
+select * from final
