@@ -24,7 +24,7 @@ def print_summary(db_path: Path) -> None:
         print()
         print(f"{'schema.table':60} {'rows':>10}")
         for schema, name, _ in tables:
-            rows = con.sql(f'select count(*) from "{schema}"."{name}"').fetchone()[0]
+            rows = con.sql(f'select count(*) from "{schema}"."{name}"').fetchall()[0][0]
             print(f"{schema + '.' + name:60} {rows:>10}")
         quarantine = [t for t in tables if t[1] == "stg_shop__quarantined_rows"]
         if quarantine:

@@ -54,6 +54,11 @@ def test_a_table_given_twice_is_refused(tmp_path, data_dir):
         ({"max_valid_at": "yesterday"}, "max_valid_at must be a timestamp"),
         ({"reporting_currency": "usd"}, "reporting_currency must be a 3-letter"),
         ({"raw_schema": "raw"}, "raw_data_dir and raw_schema are both set"),
+        ({"at_risk_after_days": 200, "churn_after_days": 180}, "at_risk_after_days (200) must be less than churn_after_days (180)"),
+        ({"churn_after_days": -5}, "churn_after_days must be a positive whole number"),
+        ({"loyalty_min_orders": 1}, "loyalty_min_orders must be at least 2"),
+        ({"as_of_date": "2025-31-12"}, "as_of_date must be a date"),
+        ({"nps_passive_min_score": 9, "nps_promoter_min_score": 9}, "nps_passive_min_score (9) and nps_promoter_min_score (9)"),
     ],
 )
 def test_bad_setting_stops_the_build_before_any_model(tmp_path, dbt_vars, needle):
