@@ -91,8 +91,9 @@
 
 {#- Is the raw table present? (Used to skip reference checks against absent optional tables.) -#}
 {% macro raw_table_exists(table) -%}
-    {#- At parse time every table counts as present, so that dbt records each possible dependency. -#}
-    {%- if not execute -%}{{ return(true) }}{%- endif -%}
+    {#- At parse time every table counts as present, and locating it records the dependency
+        (in seeds mode, the ref to the seed), so that dbt knows every possible dependency. -#}
+    {%- if not execute -%}{%- do locate_raw_table(table) -%}{{ return(true) }}{%- endif -%}
     {{ return(locate_raw_table(table) is not none) }}
 {%- endmacro %}
 
