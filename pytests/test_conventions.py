@@ -31,7 +31,7 @@ def models(manifest):
     return found
 
 
-def tests_on(manifest, model):
+def attached_tests(manifest, model):
     return [n for n in manifest["nodes"].values()
             if n["resource_type"] == "test" and n.get("attached_node") == model["unique_id"]]
 
@@ -65,7 +65,7 @@ def test_every_model_and_column_is_described(models, demo):
 
 def test_every_model_has_its_grain_tested_unique_and_not_null(models, manifest):
     for model in models:
-        kinds = {t["test_metadata"]["name"] for t in tests_on(manifest, model) if t.get("test_metadata")}
+        kinds = {t["test_metadata"]["name"] for t in attached_tests(manifest, model) if t.get("test_metadata")}
         assert kinds & {"unique", "unique_combination_of_columns"}, f"{model['name']}: no uniqueness test on its grain"
         assert kinds & {"not_null", "not_null_columns"}, f"{model['name']}: no not-null test on its grain"
 
