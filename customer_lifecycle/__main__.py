@@ -65,7 +65,7 @@ def cmd_load_files(args: argparse.Namespace) -> int:
         password=os.environ.get("LIFECYCLE_PG_PASSWORD", ""),
         dbname=os.environ.get("LIFECYCLE_PG_DATABASE", "lifecycle"),
     )
-    loaded = load_into_postgres(Path(args.data_dir), conn, args.schema)
+    loaded = load_into_postgres(Path(args.data_dir), conn, args.schema, prefix=args.prefix)
     for table, rows in loaded.items():
         print(f"  {args.schema}.{table}: {rows} rows")
     print(f"Now build with LIFECYCLE_TARGET=postgres LIFECYCLE_RAW_SCHEMA={args.schema}")
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("load-files")
     p.add_argument("data_dir")
     p.add_argument("--schema", default="raw")
+    p.add_argument("--prefix", default="", help="file names are <prefix><table>, e.g. raw_ for seeds/demo")
     p.set_defaults(func=cmd_load_files)
     args = parser.parse_args(argv)
     return args.func(args)

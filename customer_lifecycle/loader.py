@@ -22,9 +22,10 @@ CSV_OPTIONS = (
 )
 
 
-def table_files(data_dir: Path, table: str) -> str | None:
+def table_files(data_dir: Path, table: str, prefix: str = "") -> str | None:
     """The file or glob of parts holding `table`, in the same order of preference as the dbt macro."""
-    for pattern in (f"{table}.csv", f"{table}.parquet", f"{table}/*.csv", f"{table}/*.parquet"):
+    name = prefix + table
+    for pattern in (f"{name}.csv", f"{name}.parquet", f"{name}/*.csv", f"{name}/*.parquet"):
         if list(data_dir.glob(pattern)):
             return str(data_dir / pattern)
     return None
@@ -39,13 +40,15 @@ def read_as_text(path: str) -> duckdb.DuckDBPyRelation:
                    + " from relation")
 
 
-def load_into_postgres(data_dir: Path, conn, schema: str) -> dict[str, int]:
-    """Copy every contract table found in data_dir into schema (replacing it). Returns rows per table."""
+def load_into_postgres(data_dir: Path, conn, schema: str, prefix: str = "") -> dict[str, int]:
+    """Copy every contract table found in data_dir into schema (replacing it). Returns rows per table.
+
+    prefix: file names are <prefix><table> (e.g. 'raw_' for the demo seeds in seeds/demo)."""
     loaded: dict[str, int] = {}
     with conn.cursor() as cur:
         cur.execute(f'create schema if not exists "{schema}"')
         for table in contract.TABLES:
-            path = table_files(Path(data_dir), table)
+            path = table_files(Path(data_dir), table, prefix)
             if path is None:
                 continue
             relation = read_as_text(path)

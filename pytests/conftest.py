@@ -2,7 +2,7 @@ import pytest
 
 from customer_lifecycle.pgserver import PostgresUnavailable, ThrowawayPostgres
 
-from .harness import FIXTURES, build, postgres_required
+from .harness import DEMO_SEEDS, FIXTURES, build, postgres_required
 
 
 @pytest.fixture(scope="session")
@@ -41,13 +41,19 @@ def tiny_builds(tmp_path_factory, request):
 
 @pytest.fixture(scope="session")
 def demo_builds(tmp_path_factory, request):
-    """The bundled demo seeds built on each engine (lazily, once per session)."""
+    """The bundled demo data built on each engine (lazily, once per session). DuckDB reads the
+    seeds (dbt seed); PostgreSQL gets the same files copied into a raw schema (dbt's seed loader
+    takes minutes on PostgreSQL for the demo's events), which also exercises the warehouse path."""
     cache = {}
 
     def get(engine_name):
         if engine_name not in cache:
-            server = request.getfixturevalue("pg_server") if engine_name == "postgres" else None
-            cache[engine_name] = build(engine_name, tmp_path_factory.mktemp(f"demo-{engine_name}"), server=server)
+            work_dir = tmp_path_factory.mktemp(f"demo-{engine_name}")
+            if engine_name == "postgres":
+                cache[engine_name] = build(engine_name, work_dir, server=request.getfixturevalue("pg_server"),
+                                           data_dir=DEMO_SEEDS, file_prefix="raw_")
+            else:
+                cache[engine_name] = build(engine_name, work_dir)
             assert cache[engine_name].ok, cache[engine_name].output[-5000:]
         return cache[engine_name]
 

@@ -18,6 +18,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # A fixed 'now' for the future_timestamp check, so that builds in tests never depend on the clock.
 PINNED_MAX_VALID_AT = "2030-01-01 00:00:00"
+DEMO_SEEDS = PROJECT_DIR / "seeds" / "demo"
 
 
 def postgres_required() -> bool:
@@ -91,6 +92,7 @@ def build(
     args: list[str] | None = None,
     dbt_vars: dict | None = None,
     pg_schema: str = "lifecycle",
+    file_prefix: str = "",
 ) -> Build:
     """Run `dbt build` (or `args`) on a fresh database.
 
@@ -117,7 +119,7 @@ def build(
         conn.commit()
         if data_dir is not None:
             raw_schema = f"{pg_schema}_raw_files"
-            load_into_postgres(Path(data_dir), conn, raw_schema)
+            load_into_postgres(Path(data_dir), conn, raw_schema, prefix=file_prefix)
             env["LIFECYCLE_RAW_SCHEMA"] = raw_schema
         conn.close()
     all_vars = {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
