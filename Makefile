@@ -14,9 +14,10 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 setup: $(STAMP)
 
-$(STAMP): requirements.lock
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	cp requirements.lock $(STAMP)
 
 demo: setup
