@@ -114,8 +114,7 @@ row_checks as (
             {%- endif %}
             {%- endfor %}
             {%- for column, vocabulary in codes.items() %}
-            when {{ column }} not in ({% for code in var(vocabulary) %}'{{ code }}'{{ ', ' if not loop.last }}{% endfor %})
-                then 'unknown_code'
+            when {{ column }} not in ({{ sql_string_list(var(vocabulary)) }}) then 'unknown_code'
             {%- endfor %}
         end as row_issue,
         {{ dbt.hash(dbt.concat(typed_value_parts(columns))) }} as row_hash

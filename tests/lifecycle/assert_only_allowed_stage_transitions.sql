@@ -15,7 +15,11 @@ order_days as (
     where is_valid_order
 )
 
-select history.*
+select
+    history.person_id,
+    history.valid_from,
+    history.previous_stage,
+    history.stage
 from history
 left join order_days
     on history.customer_id = order_days.customer_id and history.valid_from = order_days.order_date

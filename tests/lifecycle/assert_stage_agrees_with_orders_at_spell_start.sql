@@ -29,14 +29,15 @@ facts_at_start as (
     left join valid_orders
         on
             history.customer_id = valid_orders.customer_id
-            and valid_orders.order_date <= history.valid_from
+            and history.valid_from >= valid_orders.order_date
     group by history.person_id, history.valid_from, history.stage
 ),
 
 checked as (
     select
         *,
-        {{ days_between('last_order_date', 'valid_from') }} as days_since_last_order
+        {{ days_between('last_order_date', 'valid_from') }}
+            as days_since_last_order
     from facts_at_start
 )
 

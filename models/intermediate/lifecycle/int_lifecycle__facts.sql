@@ -14,9 +14,7 @@ event_facts as (
         event_date as fact_date,
         count(*) as events,
         sum(
-            case when event_type in (
-                {%- for event_type in var('consideration_event_types') %}'{{ event_type }}'{{ ', ' if not loop.last }}{% endfor -%}
-            ) then 1 else 0 end
+            case when event_type in ({{ sql_string_list(var('consideration_event_types')) }}) then 1 else 0 end
         ) as consideration_signals,
         0 as orders,
         0 as valid_orders,

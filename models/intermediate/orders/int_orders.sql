@@ -24,16 +24,28 @@ classified as (
     from orders
 ),
 
-final as (
+ranked as (
     select
         *,
-        case
-            when is_valid_order
-                then row_number() over (
-                    partition by customer_id, is_valid_order order by ordered_at, order_id
-                )
-        end as valid_order_number
+        row_number() over (
+            partition by customer_id, is_valid_order order by ordered_at, order_id
+        ) as rank_among_same_validity
     from classified
+),
+
+final as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        status,
+        order_total,
+        is_valid_order,
+        is_returned,
+        net_revenue,
+        case when is_valid_order then rank_among_same_validity end as valid_order_number
+    from ranked
 )
 
 select * from final
