@@ -75,7 +75,8 @@ def stitch(events) -> dict:
 
 def person_facts(data: dict, as_of: date, rules: dict) -> dict[str, PersonFacts]:
     facts = defaultdict(lambda: PersonFacts(set(), [], [], [], []))
-    owner = stitch(data["events"])
+    # Only what was known on as_of_date: an identification after it does not stitch anything yet.
+    owner = stitch([e for e in data["events"] if e[4].date() <= as_of])
     for event_id, _, _, event_type, occurred_at in data["events"]:
         day = occurred_at.date()
         if day > as_of:
