@@ -81,3 +81,13 @@ def test_same_staged_and_quarantined_rows_on_every_engine(tiny_builds, pg_server
         assert duck.query(sql) == pg.query(sql), table
     sql = "select source_table, row_key, quarantine_reason, raw_values from {{ stg_shop__quarantined_rows }} order by 1, 2, 3, 4"
     assert duck.query(sql) == pg.query(sql)
+
+
+def test_demo_staged_and_quarantined_counts_are_the_same_on_every_engine(demo_builds, pg_server):
+    duck, pg = demo_builds("duckdb"), demo_builds("postgres")
+    for table in contract.TABLES:
+        sql = f"select count(*) from {{{{ stg_shop__{table} }}}}"
+        assert duck.query(sql) == pg.query(sql), table
+    sql = ("select source_table, quarantine_reason, count(*) from {{ stg_shop__quarantined_rows }}"
+           " group by 1, 2 order by 1, 2")
+    assert duck.query(sql) == pg.query(sql)
