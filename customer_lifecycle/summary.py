@@ -48,16 +48,34 @@ def print_summary(db_path: Path) -> None:
         con.close()
 
 
+def _relation(con, name: str) -> str | None:
+    found = con.sql(
+        f"select table_schema from information_schema.tables where table_name = '{name}'"
+    ).fetchall()
+    return f'"{found[0][0]}".{name}' if found else None
+
+
 def _extra_sections(con) -> list[str]:
     """Sections that appear once the marts that feed them exist."""
     sections = []
-    found = con.sql(
-        "select table_schema from information_schema.tables where table_name = 'dim_customers'"
-    ).fetchall()
-    if found:
-        schema = found[0][0]
+    history = _relation(con, "fct_lifecycle_stage_history")
+    if history:
         rows = con.sql(
-            f'select current_stage, count(*) from "{schema}".dim_customers group by 1 order by 2 desc'
+            f"""
+            select
+                stage,
+                count(*) as persons,
+                sum(case when is_anonymous then 0 else 1 end) as customers
+            from {history}
+            where is_current
+            group by stage
+            order by persons desc
+            """
         ).fetchall()
-        sections.append("Customers by current lifecycle stage:\n" + "\n".join(f"  {s:16} {n:>8}" for s, n in rows))
+        lines = [f"  {'stage':16} {'persons':>8} {'customers':>10}"]
+        lines += [f"  {stage:16} {persons:>8} {customers:>10}" for stage, persons, customers in rows]
+        as_of = _relation(con, "int_as_of_date")
+        day = con.sql(f"select as_of_date from {as_of}").fetchall()[0][0] if as_of else "?"
+        sections.append(f"Current lifecycle stage as of {day} (persons include anonymous visitors):\n"
+                        + "\n".join(lines))
     return sections
