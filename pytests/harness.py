@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -51,8 +52,6 @@ class Build:
 
     def query(self, sql: str) -> list[tuple]:
         """Run SQL; `{{ model_name }}` placeholders become the model's relation."""
-        import re
-
         sql = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: self.relation(m.group(1)), sql)
         if self.engine == "duckdb":
             con = duckdb.connect(self.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
@@ -91,7 +90,7 @@ def build(
     server: PostgresServer | None = None,
     args: list[str] | None = None,
     dbt_vars: dict | None = None,
-    pg_schema: str = "lifecycle",
+    pg_schema: str | None = None,
     file_prefix: str = "",
 ) -> Build:
     """Run `dbt build` (or `args`) on a fresh database.
@@ -100,6 +99,8 @@ def build(
     the files are loaded into a raw schema first, as a user would with `load-files`.
     """
     work_dir = Path(work_dir)
+    # Each build gets its own schemas on a shared server, so builds never overwrite each other.
+    pg_schema = pg_schema or "b_" + re.sub(r"[^a-z0-9_]", "_", work_dir.name.lower())[:40]
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
