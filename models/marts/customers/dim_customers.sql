@@ -47,6 +47,24 @@ reactivations as (
     group by person_id
 ),
 
+customer_value as (
+    select
+        customer_id,
+        p_alive,
+        predicted_clv
+    from {{ ref('fct_customer_clv') }}
+),
+
+rfm_scores as (
+    select
+        customer_id,
+        r_score,
+        f_score,
+        m_score,
+        segment
+    from {{ ref('int_clv__rfm_scores') }}
+),
+
 latest_nps as (
     select
         customer_id,
@@ -74,10 +92,8 @@ final as (
         order_totals.last_valid_order_date,
         cast(coalesce(order_totals.lifetime_valid_orders, 0) as {{ dbt.type_int() }}) as lifetime_valid_orders,
         cast(coalesce(order_totals.lifetime_net_revenue, 0) as {{ type_money() }}) as lifetime_net_revenue,
-        cast(
-            round(order_totals.lifetime_net_revenue / nullif(order_totals.lifetime_valid_orders, 0), 2)
-            as {{ type_money() }}
-        ) as average_order_value,
+        {{ clv_money_ratio('order_totals.lifetime_net_revenue', 'order_totals.lifetime_valid_orders') }}
+            as average_order_value,
         cast(current_stages.current_stage as {{ dbt.type_string() }}) as current_stage,
         current_stages.current_stage_since,
         coalesce(current_stages.current_stage = 'at_risk', false) as is_at_risk,
@@ -85,7 +101,13 @@ final as (
         cast(latest_nps.latest_nps_score as {{ dbt.type_int() }}) as latest_nps_score,
         cast({{ nps_class('latest_nps.latest_nps_score') }} as {{ dbt.type_string() }}) as latest_nps_class,
         coalesce(reactivations.reactivations, 0) > 0 as is_reactivated,
-        cast(coalesce(reactivations.reactivations, 0) as {{ dbt.type_int() }}) as reactivations
+        cast(coalesce(reactivations.reactivations, 0) as {{ dbt.type_int() }}) as reactivations,
+        rfm_scores.r_score,
+        rfm_scores.f_score,
+        rfm_scores.m_score,
+        rfm_scores.segment as rfm_segment,
+        customer_value.p_alive,
+        customer_value.predicted_clv
     from customers
     left join persons
         on customers.customer_id = persons.person_id
@@ -97,6 +119,10 @@ final as (
         on customers.customer_id = reactivations.customer_id
     left join latest_nps
         on customers.customer_id = latest_nps.customer_id
+    left join rfm_scores
+        on customers.customer_id = rfm_scores.customer_id
+    left join customer_value
+        on customers.customer_id = customer_value.customer_id
 )
 
 select * from final
