@@ -1,0 +1,62 @@
+{#- Portable building blocks of the journey, retention and KPI marts (docs block `rates`). -#}
+
+{#- A floating-point column type that is 8 bytes on every engine (DuckDB's `float` is 4 bytes). -#}
+{% macro type_double() -%}
+    double precision
+{%- endmacro %}
+
+{#- numerator / denominator as a fraction, computed in double precision on every engine (so the
+    result is bit-for-bit the same), and null when the denominator is 0 or null. -#}
+{% macro rate(numerator, denominator) -%}
+    cast({{ numerator }} as {{ type_double() }}) / nullif(cast({{ denominator }} as {{ type_double() }}), 0)
+{%- endmacro %}
+
+{#- An amount of money (never negative) divided by a count (AOV, CAC, revenue per customer),
+    rounded half up to cents, and null when the count is 0 or null. Rounded in whole cents with an
+    exact floor, because DuckDB divides decimals in floating point: 70.82 / 4 = 17.705 would round
+    to 17.70 there and to 17.71 on PostgreSQL. -#}
+{% macro money_ratio(amount, count) -%}
+    cast(
+        cast(
+            floor(({{ amount }} * 200 + nullif({{ count }}, 0)) / (2 * nullif({{ count }}, 0)))
+            as {{ dbt.type_bigint() }}
+        ) * 0.01
+        as {{ type_money() }}
+    )
+{%- endmacro %}
+
+{#- Whole seconds from one timestamp to a later one. -#}
+{% macro seconds_between(start_expr, end_expr) -%}
+    cast({{ dbt.datediff(start_expr, end_expr, 'second') }} as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{#- The median of a numeric expression (an aggregate; nulls are ignored), interpolated between the
+    two middle values when their number is even. -#}
+{% macro median(expr) -%}
+    {{ return(adapter.dispatch('median', 'customer_lifecycle')(expr)) }}
+{%- endmacro %}
+
+{% macro default__median(expr) -%}
+    percentile_cont(0.5) within group (order by {{ expr }})
+{%- endmacro %}
+
+{#- A timestamp plus a number of days or minutes (stays a timestamp on every engine). -#}
+{% macro add_to_timestamp(datepart, amount, timestamp_expr) -%}
+    cast({{ dbt.dateadd(datepart, amount, timestamp_expr) }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{#- The product tiers in ascending order (var product_tier_order), as a CASE that ranks a tier
+    (1 = lowest); null for a tier not in the list. -#}
+{% macro product_tier_rank(tier_expr) -%}
+    case {{ tier_expr }}
+        {%- for tier in var('product_tier_order', ['basic', 'standard', 'premium']) %}
+        when '{{ tier | lower }}' then {{ loop.index }}
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+{#- The lifecycle stages in which a person counts as an active customer (docs block
+    `churn_monthly`): has a valid order and has not churned. -#}
+{% macro active_customer_stages() -%}
+    {{ return(['conversion', 'retention', 'loyalty', 'advocacy', 'at_risk']) }}
+{%- endmacro %}

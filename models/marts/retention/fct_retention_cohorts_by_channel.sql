@@ -1,0 +1,90 @@
+{{ config(
+    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
+    post_hook="{{ restore_planner_settings() }}",
+) }}
+
+{#-
+    fct_retention_cohorts split by the customers' acquisition channel (docs block
+    `retention_cohorts`): one cohort per first-order month and acquisition channel. Summed over
+    the channels, every count and amount equals fct_retention_cohorts.
+    Scaling: as fct_retention_cohorts, times the number of channels.
+-#}
+with
+
+customer_months as (
+    select * from {{ ref('int_customer_months') }}
+),
+
+cohorts as (
+    select
+        acquisition_channel,
+        cohort_month,
+        count(*) as cohort_size
+    from customer_months
+    where months_since_first_order = 0
+    group by acquisition_channel, cohort_month
+),
+
+cells as (
+    select
+        cohorts.acquisition_channel,
+        cohorts.cohort_month,
+        cohorts.cohort_size,
+        numbers.n as months_since_first_order,
+        {{ add_months('numbers.n', 'cohorts.cohort_month') }} as activity_month
+    from cohorts
+    cross join {{ whole_numbers(1000) }} as numbers
+    where {{ add_months('numbers.n', 'cohorts.cohort_month') }} <= {{ month_start(as_of_date()) }}
+),
+
+activity as (
+    select
+        acquisition_channel,
+        cohort_month,
+        months_since_first_order,
+        sum(case when valid_orders > 0 then 1 else 0 end) as active_customers,
+        sum(valid_orders) as valid_orders,
+        sum(net_revenue) as net_revenue
+    from customer_months
+    group by acquisition_channel, cohort_month, months_since_first_order
+),
+
+filled as (
+    select
+        cells.acquisition_channel,
+        cells.cohort_month,
+        cells.months_since_first_order,
+        cells.activity_month,
+        cells.cohort_size,
+        coalesce(activity.active_customers, 0) as active_customers,
+        coalesce(activity.valid_orders, 0) as valid_orders,
+        coalesce(activity.net_revenue, 0) as net_revenue
+    from cells
+    left join activity
+        on
+            cells.acquisition_channel = activity.acquisition_channel
+            and cells.cohort_month = activity.cohort_month
+            and cells.months_since_first_order = activity.months_since_first_order
+),
+
+final as (
+    select
+        cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
+        cohort_month,
+        cast(months_since_first_order as {{ dbt.type_int() }}) as months_since_first_order,
+        activity_month,
+        cast(cohort_size as {{ dbt.type_int() }}) as cohort_size,
+        cast(active_customers as {{ dbt.type_int() }}) as active_customers,
+        {{ rate('active_customers', 'cohort_size') }} as retention_rate,
+        cast(valid_orders as {{ dbt.type_int() }}) as valid_orders,
+        cast(net_revenue as {{ type_money() }}) as net_revenue,
+        cast(sum(net_revenue) over cohort_so_far as {{ type_money() }}) as cumulative_net_revenue,
+        {{ money_ratio('sum(net_revenue) over cohort_so_far', 'cohort_size') }} as cumulative_net_revenue_per_customer
+    from filled
+    window cohort_so_far as (
+        partition by acquisition_channel, cohort_month order by months_since_first_order
+        rows between unbounded preceding and current row
+    )
+)
+
+select * from final
