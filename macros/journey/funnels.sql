@@ -19,7 +19,7 @@
 {#- The declared funnels as a list of {name, steps, scope, order}, in declaration order. A bad
     declaration stops the build with a message naming the funnel. -#}
 {% macro journey_funnels() -%}
-    {%- set declared = var('funnels', {}) or {} -%}
+    {%- set declared = var('funnels') or {} -%}
     {%- if declared is not mapping -%}
         {{ exceptions.raise_compiler_error("var 'funnels' must map funnel names to {steps, scope, order}, got: " ~ declared) }}
     {%- endif -%}
@@ -264,6 +264,7 @@
 
 {%- endif %}
 
+{%- set step_times = [] %}
 {%- if funnel.order == 'ordered' %}
 
 {{ prefix }}_step_1 as (
@@ -290,39 +291,9 @@
     group by previous_step.entry_id
 ),
 {%- endfor %}
-
-{{ prefix }}_entries_with_steps as (
-    select
-        '{{ funnel.name }}' as funnel_name,
-        entries.entry_id,
-        '{{ funnel.scope }}' as funnel_scope,
-        '{{ funnel.order }}' as funnel_order,
-        {{ steps | length }} as funnel_steps,
-        entries.person_id,
-        entries.customer_id,
-        entries.entry_session_id,
-        entries.attempt_number,
-        entries.entered_at,
-        entries.window_ends_at,
-        {%- for k in range(1, funnel_max_steps() + 1) %}
-        {% if k <= steps | length -%}
-            step_{{ k }}.reached_at
-        {%- else -%}
-            cast(null as {{ dbt.type_timestamp() }})
-        {%- endif %} as step_{{ k }}_at{{ ',' if not loop.last }}
-        {%- endfor %},
-        case
-            {%- for k in range(steps | length, 0, -1) %}
-            when step_{{ k }}.reached_at is not null then {{ k }}
-            {%- endfor %}
-        end as steps_reached,
-        step_{{ steps | length }}.reached_at as converted_at
-    from {{ prefix }}_entries as entries
-    {%- for k in range(1, steps | length + 1) %}
-    left join {{ prefix }}_step_{{ k }} as step_{{ k }}
-        on entries.entry_id = step_{{ k }}.entry_id
-    {%- endfor %}
-)
+{%- for k in range(1, steps | length + 1) %}
+    {%- do step_times.append('step_' ~ k ~ '.reached_at') %}
+{%- endfor %}
 
 {%- else %}
 
@@ -335,45 +306,64 @@
     from {{ prefix }}_entry_events
     group by entry_id
 ),
+{#- Any order: step k is reached when steps 1..k have all been seen, at the latest of those times. #}
+{%- for k in range(1, steps | length + 1) %}
+    {%- set seen = [] %}
+    {%- for j in range(1, k + 1) %}{% do seen.append('first_seen.seen_' ~ j ~ '_at') %}{% endfor %}
+    {%- do step_times.append(seen[0] if k == 1 else
+        'case when ' ~ (seen | join(' is not null and ')) ~ ' is not null then greatest(' ~ (seen | join(', ')) ~ ') end') %}
+{%- endfor %}
 
-{{ prefix }}_entries_with_steps as (
+{%- endif %}
+
+{{ prefix }}_step_times as (
     select
-        '{{ funnel.name }}' as funnel_name,
         entries.entry_id,
-        '{{ funnel.scope }}' as funnel_scope,
-        '{{ funnel.order }}' as funnel_order,
-        {{ steps | length }} as funnel_steps,
         entries.person_id,
         entries.customer_id,
         entries.entry_session_id,
         entries.attempt_number,
         entries.entered_at,
         entries.window_ends_at,
-        {%- for k in range(1, funnel_max_steps() + 1) %}
-        {% if k <= steps | length -%}
-            case
-                when {% for j in range(1, k + 1) %}first_seen.seen_{{ j }}_at is not null{{ ' and ' if not loop.last }}{% endfor %}
-                    then {% if k == 1 %}first_seen.seen_1_at{% else %}greatest({% for j in range(1, k + 1) %}first_seen.seen_{{ j }}_at{{ ', ' if not loop.last }}{% endfor %}){% endif %}
-            end
-        {%- else -%}
-            cast(null as {{ dbt.type_timestamp() }})
-        {%- endif %} as step_{{ k }}_at{{ ',' if not loop.last }}
-        {%- endfor %},
-        case
-            {%- for k in range(steps | length, 0, -1) %}
-            when {% for j in range(1, k + 1) %}first_seen.seen_{{ j }}_at is not null{{ ' and ' if not loop.last }}{% endfor %} then {{ k }}
-            {%- endfor %}
-        end as steps_reached,
-        case
-            when {% for j in range(1, steps | length + 1) %}first_seen.seen_{{ j }}_at is not null{{ ' and ' if not loop.last }}{% endfor %}
-                then greatest({% for j in range(1, steps | length + 1) %}first_seen.seen_{{ j }}_at{{ ', ' if not loop.last }}{% endfor %})
-        end as converted_at
+        {%- for step_time in step_times %}
+        {{ step_time }} as step_{{ loop.index }}_at{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ prefix }}_entries as entries
+    {%- if funnel.order == 'ordered' %}
+    {%- for k in range(1, steps | length + 1) %}
+    left join {{ prefix }}_step_{{ k }} as step_{{ k }}
+        on entries.entry_id = step_{{ k }}.entry_id
+    {%- endfor %}
+    {%- else %}
     left join {{ prefix }}_first_seen as first_seen
         on entries.entry_id = first_seen.entry_id
-)
+    {%- endif %}
+),
 
-{%- endif %}
+{{ prefix }}_entries_with_steps as (
+    select
+        '{{ funnel.name }}' as funnel_name,
+        entry_id,
+        '{{ funnel.scope }}' as funnel_scope,
+        '{{ funnel.order }}' as funnel_order,
+        {{ steps | length }} as funnel_steps,
+        person_id,
+        customer_id,
+        entry_session_id,
+        attempt_number,
+        entered_at,
+        window_ends_at,
+        {%- for k in range(1, funnel_max_steps() + 1) %}
+        {{ 'step_' ~ k ~ '_at' if k <= steps | length else 'cast(null as ' ~ dbt.type_timestamp() ~ ')' }} as step_{{ k }}_at,
+        {%- endfor %}
+        case
+            {%- for k in range(steps | length, 0, -1) %}
+            when step_{{ k }}_at is not null then {{ k }}
+            {%- endfor %}
+        end as steps_reached,
+        step_{{ steps | length }}_at as converted_at
+    from {{ prefix }}_step_times
+)
 {%- endmacro %}
 
 {#- Every declared funnel's CTEs, then `all_entries`: the union of their entries (typed and empty
