@@ -59,6 +59,9 @@ def test_a_table_given_twice_is_refused(tmp_path, data_dir):
         ({"loyalty_min_orders": 1}, "loyalty_min_orders must be at least 2"),
         ({"as_of_date": "2025-31-12"}, "as_of_date must be a date"),
         ({"nps_passive_min_score": 9, "nps_promoter_min_score": 9}, "nps_passive_min_score (9) and nps_promoter_min_score (9)"),
+        ({"session_timeout_minutes": 0}, "session_timeout_minutes must be a positive whole number"),
+        ({"cart_recovery_window_days": "month"}, "cart_recovery_window_days must be a positive whole number"),
+        ({"product_tier_order": ["basic", "Basic"]}, "product_tier_order must list at least two distinct product tiers"),
     ],
 )
 def test_bad_setting_stops_the_build_before_any_model(tmp_path, dbt_vars, needle):

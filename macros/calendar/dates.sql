@@ -40,3 +40,13 @@
             {% endfor %}
     )
 {%- endmacro %}
+
+{#- The months (as their first days) from the month of the earliest `date_column` in `relation` (a
+    CTE or table name) to the month of as_of_date, one row each in column `month_column`; no rows
+    when the relation is empty. The month calendar of every monthly mart. -#}
+{% macro month_spine(relation, date_column, month_column) -%}
+    select {{ add_months('numbers.n', 'bounds.first_month') }} as {{ month_column }}
+    from {{ whole_numbers(1000) }} as numbers
+    cross join (select min({{ month_start(date_column) }}) as first_month from {{ relation }}) as bounds
+    where {{ add_months('numbers.n', 'bounds.first_month') }} <= {{ month_start(as_of_date()) }}
+{%- endmacro %}

@@ -21,7 +21,9 @@
         {%- do problems.append("as_of_date must be a date 'YYYY-MM-DD', got '" ~ var('as_of_date') ~ "'") -%}
     {%- endif -%}
 
-    {%- for name in ['at_risk_after_days', 'churn_after_days', 'loyalty_min_orders', 'advocacy_referral_window_days'] -%}
+    {%- for name in ['at_risk_after_days', 'churn_after_days', 'loyalty_min_orders', 'advocacy_referral_window_days',
+                     'session_timeout_minutes', 'cart_abandonment_window_days', 'cart_recovery_window_days',
+                     'attribution_window_days', 'acquisition_value_window_days'] -%}
         {%- if not is_positive_whole_number(var(name)) -%}
             {%- do problems.append(name ~ " must be a positive whole number, got '" ~ var(name) ~ "'") -%}
         {%- endif -%}
@@ -38,6 +40,12 @@
     {%- if not (promoter.isdigit() and passive.isdigit() and passive | int < promoter | int and promoter | int <= 10) -%}
         {%- do problems.append("nps_passive_min_score (" ~ passive ~ ") and nps_promoter_min_score (" ~ promoter
             ~ ") must be whole scores with 0 <= passive < promoter <= 10") -%}
+    {%- endif -%}
+
+    {%- set tiers = var('product_tier_order') -%}
+    {%- if tiers is string or tiers is not iterable or tiers | length < 2
+        or tiers | map('lower') | unique | list | length != tiers | length -%}
+        {%- do problems.append("product_tier_order must list at least two distinct product tiers, lowest first, got '" ~ tiers ~ "'") -%}
     {%- endif -%}
 
     {%- if problems -%}

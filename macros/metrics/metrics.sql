@@ -1,4 +1,4 @@
-{#- Portable building blocks of the journey, retention and KPI marts (docs block `rates`). -#}
+{#- Portable measures shared by the marts: rates, money ratios, medians (docs block `rates`). -#}
 
 {#- A floating-point column type that is 8 bytes on every engine (DuckDB's `float` is 4 bytes). -#}
 {% macro type_double() -%}
@@ -11,17 +11,18 @@
     cast({{ numerator }} as {{ type_double() }}) / nullif(cast({{ denominator }} as {{ type_double() }}), 0)
 {%- endmacro %}
 
-{#- An amount of money (never negative) divided by a count (AOV, CAC, revenue per customer),
-    rounded half up to cents, and null when the count is 0 or null. Rounded in whole cents with an
-    exact floor, because DuckDB divides decimals in floating point: 70.82 / 4 = 17.705 would round
-    to 17.70 there and to 17.71 on PostgreSQL. -#}
+{#- An amount of money divided by a count (AOV, CAC, revenue per customer), rounded half up to
+    cents, and null when the count is 0 or null. The amount is first made whole cents and the
+    rounding done with an exact floor, because DuckDB divides decimals in floating point:
+    70.82 / 4 = 17.705 would round to 17.70 there and to 17.71 on PostgreSQL. -#}
 {% macro money_ratio(amount, count) -%}
     cast(
         cast(
-            floor(({{ amount }} * 200 + nullif({{ count }}, 0)) / (2 * nullif({{ count }}, 0)))
-            as {{ dbt.type_bigint() }}
-        ) * 0.01
-        as {{ type_money() }}
+            floor(
+                (2 * cast(round(({{ amount }}) * 100) as {{ dbt.type_bigint() }}) + ({{ count }}))
+                / cast(2 * nullif({{ count }}, 0) as {{ type_double() }})
+            ) as {{ dbt.type_bigint() }}
+        ) * 0.01 as {{ type_money() }}
     )
 {%- endmacro %}
 
@@ -49,7 +50,7 @@
     (1 = lowest); null for a tier not in the list. -#}
 {% macro product_tier_rank(tier_expr) -%}
     case {{ tier_expr }}
-        {%- for tier in var('product_tier_order', ['basic', 'standard', 'premium']) %}
+        {%- for tier in var('product_tier_order') %}
         when '{{ tier | lower }}' then {{ loop.index }}
         {%- endfor %}
     end

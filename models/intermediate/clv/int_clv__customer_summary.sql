@@ -53,8 +53,8 @@ final as (
         cast(age_days as double precision) / days_per_unit as age,
         cast(net_revenue as {{ type_money() }}) as historical_clv,
         cast(repeat_net_revenue as {{ type_money() }}) as repeat_net_revenue,
-        {{ clv_money_ratio('net_revenue', 'valid_orders') }} as average_order_value,
-        {{ clv_money_ratio('repeat_net_revenue', 'purchases - 1') }} as average_repeat_value
+        {{ money_ratio('net_revenue', 'valid_orders') }} as average_order_value,
+        {{ money_ratio('repeat_net_revenue', 'purchases - 1') }} as average_repeat_value
     from day_counts
 )
 

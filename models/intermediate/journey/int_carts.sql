@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Every cart with its outcome (docs block `cart_abandonment`): a cart is a session with an
     add_to_cart, started at its first add_to_cart. It converts when the same person places a valid
@@ -96,7 +91,7 @@ outcomes as (
         cast(carts.cart_started_at as date) as cart_date,
         {{ add_to_timestamp('day', var('cart_abandonment_window_days'), 'carts.cart_started_at') }}
             as abandonment_window_ends_at,
-        {{ add_to_timestamp('day', var('cart_recovery_window_days', 30), 'carts.cart_started_at') }}
+        {{ add_to_timestamp('day', var('cart_recovery_window_days'), 'carts.cart_started_at') }}
             as recovery_window_ends_at,
         looked_ahead.next_order_at,
         looked_ahead.next_cart_email_click_at,

@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Each customer with a valid order, per calendar month from the month of their first valid order
     in which they placed a valid order or had revenue (docs block `retention_cohorts`): the cohort

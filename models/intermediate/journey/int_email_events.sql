@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     E-mail events known as of as_of_date with their campaign's type (docs block
     `email_engagement`). An event of a campaign absent from the campaigns table keeps a null type.

@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Every valid order with the e-mail click it is attributed to (docs block `email_attribution`):
     the customer's last e-mail click at or before the order, when the order is at most

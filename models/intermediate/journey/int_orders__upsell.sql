@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Every valid order with its basket tier and the tier of the customer's previous valid order
     (docs block `upsell_rate`). The basket tier is the highest tier among its lines, ranked by var

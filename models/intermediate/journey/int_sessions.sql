@@ -1,8 +1,4 @@
-{{ config(
-    materialized="table",
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
+{{ config(materialized="table") }}
 
 {#-
     One row per session (docs block `sessions`), with the channel and device of its first event.

@@ -1,8 +1,4 @@
-{{ config(
-    materialized="table",
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
+{{ config(materialized="table") }}
 
 {#-
     Every tracking event with the session it belongs to (docs block `sessions`). A person's

@@ -92,7 +92,7 @@ final as (
         order_totals.last_valid_order_date,
         cast(coalesce(order_totals.lifetime_valid_orders, 0) as {{ dbt.type_int() }}) as lifetime_valid_orders,
         cast(coalesce(order_totals.lifetime_net_revenue, 0) as {{ type_money() }}) as lifetime_net_revenue,
-        {{ clv_money_ratio('order_totals.lifetime_net_revenue', 'order_totals.lifetime_valid_orders') }}
+        {{ money_ratio('order_totals.lifetime_net_revenue', 'order_totals.lifetime_valid_orders') }}
             as average_order_value,
         cast(current_stages.current_stage as {{ dbt.type_string() }}) as current_stage,
         current_stages.current_stage_since,

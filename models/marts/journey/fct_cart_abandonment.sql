@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Carts per day and channel (docs block `cart_abandonment`): started, converted within the
     abandonment window, abandoned, still open, recovered later, and recoveries that followed an

@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Every entry of every declared funnel (docs blocks `funnels`, `funnel_entry`): for a
     session-scope funnel an entry is a session that reached step 1; for a person-scope funnel it is

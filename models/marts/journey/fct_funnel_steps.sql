@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Funnel steps per day of entry, channel and device (docs blocks `funnels`, `funnel_steps`):
     entries reaching each step, drop-off from the previous step, step and overall conversion, and

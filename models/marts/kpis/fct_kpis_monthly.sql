@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     The headline KPIs, one row per month (docs block `kpis`), from the first month of the stage
     history to the month of as_of_date (the last month is partial: up to as_of_date). Each KPI is

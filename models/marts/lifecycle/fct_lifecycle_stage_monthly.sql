@@ -7,18 +7,8 @@ history as (
     select * from {{ ref('fct_lifecycle_stage_history') }}
 ),
 
-bounds as (
-    select
-        min({{ month_start('valid_from') }}) as first_month,
-        {{ month_start(as_of_date()) }} as last_month
-    from history
-),
-
 months as (
-    select {{ add_months('numbers.n', 'bounds.first_month') }} as stage_month
-    from {{ whole_numbers(1000) }} as numbers
-    cross join bounds
-    where {{ add_months('numbers.n', 'bounds.first_month') }} <= bounds.last_month
+    {{ month_spine('history', 'valid_from', 'stage_month') }}
 ),
 
 stages as (

@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Acquisition per month and channel (docs block `acquisition`): marketing spend, new customers
     (first valid order in the month, by acquisition_channel), CAC, and the net revenue of the new
@@ -11,7 +6,7 @@
     Every month from the first new customer or spend to the month of as_of_date, for every channel
     seen in either. Scaling: group-bys of the orders by customer and of the spend by month.
 -#}
-{%- set value_window_days = var('acquisition_value_window_days', 90) %}
+{%- set value_window_days = var('acquisition_value_window_days') %}
 with
 
 orders as (
@@ -85,22 +80,14 @@ channels as (
     select channel from spent
 ),
 
-bounds as (
-    select
-        min(acquisition_month) as first_month,
-        {{ month_start(as_of_date()) }} as last_month
-    from (
-        select acquisition_month from acquired
-        union all
-        select acquisition_month from spent
-    ) as active_months
+active_months as (
+    select acquisition_month from acquired
+    union all
+    select acquisition_month from spent
 ),
 
 months as (
-    select {{ add_months('numbers.n', 'bounds.first_month') }} as acquisition_month
-    from {{ whole_numbers(1000) }} as numbers
-    cross join bounds
-    where {{ add_months('numbers.n', 'bounds.first_month') }} <= bounds.last_month
+    {{ month_spine('active_months', 'acquisition_month', 'acquisition_month') }}
 ),
 
 cells as (

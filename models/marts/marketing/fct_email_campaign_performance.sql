@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     E-mail campaign performance (docs blocks `email_engagement`, `email_attribution`): per
     campaign, the unique recipients sent, delivered, opening, clicking and unsubscribing, the raw

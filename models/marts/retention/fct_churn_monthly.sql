@@ -1,8 +1,3 @@
-{{ config(
-    pre_hook=[before_begin("{{ refresh_planner_statistics() }}"), "{{ use_planner_settings() }}"],
-    post_hook="{{ restore_planner_settings() }}",
-) }}
-
 {#-
     Active customers per month and how they moved (docs block `churn_monthly`), read from the
     stage history so that churn is exactly the lifecycle engine's churn. active_end is counted
@@ -18,18 +13,8 @@ history as (
     select * from {{ ref('fct_lifecycle_stage_history') }}
 ),
 
-bounds as (
-    select
-        min({{ month_start('valid_from') }}) as first_month,
-        {{ month_start(as_of_date()) }} as last_month
-    from history
-),
-
 months as (
-    select {{ add_months('numbers.n', 'bounds.first_month') }} as churn_month
-    from {{ whole_numbers(1000) }} as numbers
-    cross join bounds
-    where {{ add_months('numbers.n', 'bounds.first_month') }} <= bounds.last_month
+    {{ month_spine('history', 'valid_from', 'churn_month') }}
 ),
 
 starts as (
