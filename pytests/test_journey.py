@@ -101,11 +101,12 @@ def all_rows(b, model: str) -> list[tuple]:
 # ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def medium(tmp_path_factory):
-    """The medium preset (about 20,000 customers, 260,000 visits), built up to the funnel marts."""
+    """The medium preset (about 20,000 customers, 260,000 visits), built up to the funnel marts
+    and the upsell model."""
     data_dir = tmp_path_factory.mktemp("journey-medium-data")
     truth_path = generate("medium", 11, str(data_dir), None, "", 0.0)
     b = build("duckdb", tmp_path_factory.mktemp("journey-medium"), data_dir=data_dir,
-              args=["run", "--select", "+fct_funnel_steps"])
+              args=["run", "--select", "+fct_funnel_steps", "+int_orders__upsell"])
     assert b.ok, b.output[-5000:]
     return b, json.loads(open(truth_path, encoding="utf-8").read())
 
@@ -140,6 +141,32 @@ def test_funnel_step_conversion_matches_the_generator_probabilities(medium):
             failures.append((channel, device, step, n, round(reached / n, 4), p, round(z, 2)))
     assert checked >= 60, f"only {checked} channel x device x step cells were large enough to check"
     assert not failures, failures
+
+
+def test_upsell_matches_the_generator(medium):
+    """The generator moves a customer one tier up on a valid repeat order with probability
+    upsell_rate, capped at premium, and fills every order with products of the customer's tier.
+    So (1) every valid repeat order has a known basket tier and is eligible (ground truth
+    upsell.valid_repeat_orders); (2) the orders counted as upsells (basket tier above the previous
+    valid order's) are exactly the upgrades that raised the tier (upsell.tier_raising_upgrades, a
+    count kept by the generator, not derived from the data); (3) among eligible orders whose
+    previous tier is below premium, upsells are Binomial(n, upsell_rate): within Z standard errors."""
+    b, truth = medium
+    eligible, upsells, below_top, upsells_below_top = b.query("""
+        select
+            sum(case when is_upsell_eligible then 1 else 0 end),
+            sum(case when is_upsell then 1 else 0 end),
+            sum(case when is_upsell_eligible and previous_basket_tier_rank < 3 then 1 else 0 end),
+            sum(case when is_upsell and previous_basket_tier_rank < 3 then 1 else 0 end)
+        from {{ int_orders__upsell }}
+    """)[0]
+    assert eligible == truth["realised"]["upsell"]["valid_repeat_orders"]
+    assert upsells == truth["realised"]["upsell"]["tier_raising_upgrades"]
+    assert upsells_below_top == upsells
+    p = truth["parameters"]["upsell_rate"]
+    se = math.sqrt(p * (1 - p) / below_top)
+    assert below_top > 5000
+    assert abs(upsells_below_top / below_top - p) <= Z * se, (upsells_below_top, below_top, p)
 
 
 def test_sessions_are_the_generated_visits(medium):

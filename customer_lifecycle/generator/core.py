@@ -234,7 +234,7 @@ def _orders_only(ctx):
         _write_orders(ctx, bi, o.person, o.t, o.status, o.currency, o.total, o.line_order, o.product, o.quantity,
                       o.unit, cust_no, std[lo:hi].astype(np.int64), rule_us[lo:hi])
         _order_stats(ctx, o.person, o.t, o.valid, o.kind.astype(np.int64), o.status.astype(np.int64),
-                     o.usd_value, o.z, o.returned, o.upgraded, o.click_type.astype(np.int64))
+                     o.usd_value, o.z, o.returned, o.upgraded, o.tier, o.click_type.astype(np.int64))
 
 
 def _add_stat(ctx, key, value):

@@ -52,7 +52,9 @@ realised (counted in the written data; good rows only)
                                          range end), mean_observation_days}
   order_value                            {valid_orders_mean_usd: mean sum(quantity * list price),
                                          valid_orders_mean_target_usd: mean Gamma-Gamma draw}
-  upsell                                 {upgrades, valid_repeat_orders}
+  upsell                                 {upgrades (valid repeat orders drawn to move one tier up),
+                                         tier_raising_upgrades (those not already at the top tier),
+                                         valid_repeat_orders}
   email[campaign_type]                   sent, delivered, bounced, unique_opens, clicks, unsubscribes
                                          (events inside the range)
   nps                                    {responses, score_counts[0..10]}
@@ -154,7 +156,8 @@ def build_ground_truth(ctx, *, seed, fmt, prefix, bad_rate, tables, injected, ex
             "valid_orders_mean_usd": round(S.get("valid_order_usd_value_cents_sum", 0) / 100 / max(S.get("valid_orders", 0), 1), 4),
             "valid_orders_mean_target_usd": round(S.get("valid_order_target_value_sum", 0.0) / max(S.get("valid_orders", 0), 1), 4),
         },
-        "upsell": {"upgrades": S.get("upsell_upgrades", 0), "valid_repeat_orders": S.get("valid_repeat_orders", 0)},
+        "upsell": {"upgrades": S.get("upsell_upgrades", 0), "tier_raising_upgrades": S.get("upsell_tier_raises", 0),
+                   "valid_repeat_orders": S.get("valid_repeat_orders", 0)},
     })
     if prm["events"]:
         realised["customers_by_acquisition_channel"] = by(P.CHANNELS, S.get("customers_by_acquisition_channel", 0))

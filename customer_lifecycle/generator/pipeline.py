@@ -406,6 +406,7 @@ def _assemble_block(ctx: Context, bi: int, G: list):
     o_z = _cat(G, lambda x: x["o"].z)
     o_ret = _cat(G, lambda x: x["o"].returned)
     o_up = _cat(G, lambda x: x["o"].upgraded)
+    o_tier = _cat(G, lambda x: x["o"].tier)
     o_ct = _cat(G, lambda x: x["o"].click_type).astype(np.int64)
     i_order = _cat(G, lambda x: x["o"].line_order + x["off_o"])
     i_prod = _cat(G, lambda x: x["o"].product)
@@ -415,7 +416,7 @@ def _assemble_block(ctx: Context, bi: int, G: list):
         raise AssertionError("an order of a person who is not a customer")
     _write_orders(ctx, bi, o_person, o_t, o_status, o_cur, o_total, i_order, i_prod, i_qty, i_unit,
                   cust_no, std, rule_us)
-    _order_stats(ctx, o_person, o_t, o_valid, o_kind, o_status, o_usd, o_z, o_ret, o_up, o_ct)
+    _order_stats(ctx, o_person, o_t, o_valid, o_kind, o_status, o_usd, o_z, o_ret, o_up, o_tier, o_ct)
     # ---- events (after orders: they carry the final order numbers)
     order_no = ctx._last_order_no if ctx._last_order_no.size else np.zeros(1, np.int64)
     ev_sort = np.argsort(e_t, kind="stable")
@@ -568,7 +569,7 @@ def _write_orders(ctx, bi, o_person, o_t, o_status, o_cur, o_total, i_order, i_p
     _add(ctx.stats, "order_items", int(isrt.size))
 
 
-def _order_stats(ctx, o_person, o_t, o_valid, o_kind, o_status, o_usd, o_z, o_ret, o_up, o_ct):
+def _order_stats(ctx, o_person, o_t, o_valid, o_kind, o_status, o_usd, o_z, o_ret, o_up, o_tier, o_ct):
     S, prm, cal = ctx.stats, ctx.prm, ctx.cal
     _add(S, "orders_by_status", np.bincount(o_status, minlength=len(ORDER_STATUSES)))
     _add(S, "orders_by_kind", np.bincount(o_kind, minlength=4))
@@ -580,6 +581,10 @@ def _order_stats(ctx, o_person, o_t, o_valid, o_kind, o_status, o_usd, o_z, o_re
     _add(S, "valid_order_usd_value_cents_sum", int(o_usd[o_valid].sum()))
     _add(S, "valid_order_target_value_sum", float(o_z[o_valid].sum()))
     _add(S, "upsell_upgrades", int(o_up.sum()))
+    # An upgrade raises the tier unless the customer is already at the top (premium). An upgraded
+    # order is never a person's first row, so the row before it is the same person's previous order.
+    o_tier_before = np.concatenate([np.full(min(o_tier.size, 1), -1, dtype=o_tier.dtype), o_tier[:-1]])
+    _add(S, "upsell_tier_raises", int((o_up & (o_tier > o_tier_before)).sum()))
     _add(S, "valid_repeat_orders", int((o_valid & (o_kind != FIRST_ORDER)).sum()))
     em = o_kind == EMAIL_ORDER
     _add(S, "email_orders_by_campaign_type", np.bincount(o_ct[em], minlength=len(P.CAMPAIGN_TYPES)))
