@@ -16,6 +16,17 @@
     {{ return(8) }}
 {%- endmacro %}
 
+{#- The time an entry of fct_funnel_sessions (alias `entries`) reached step `step_number` (an SQL
+    expression); step 0 is the entry itself (entered_at). -#}
+{% macro funnel_step_at(step_number, entries='entries') -%}
+    case {{ step_number }}
+        when 0 then {{ entries }}.entered_at
+        {%- for k in range(1, funnel_max_steps() + 1) %}
+        when {{ k }} then {{ entries }}.step_{{ k }}_at
+        {%- endfor %}
+    end
+{%- endmacro %}
+
 {#- The declared funnels as a list of {name, steps, scope, order}, in declaration order. A bad
     declaration stops the build with a message naming the funnel. -#}
 {% macro journey_funnels() -%}

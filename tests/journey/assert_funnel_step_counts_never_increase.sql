@@ -19,16 +19,7 @@ steps as (
     from {{ ref('fct_funnel_steps') }}
 )
 
-select
-    funnel_name,
-    entry_date,
-    channel,
-    device,
-    step_number,
-    entries,
-    entries_at_previous_step,
-    entries_reaching_step,
-    entries_reaching_previous_step
+select *
 from steps
 where
     entries_reaching_step > entries_at_previous_step

@@ -9,8 +9,8 @@ entries as (
 
 numbers as (
     select digits.n + 1 as step_number
-    from {{ whole_numbers(10) }} as digits
-    where digits.n < 8
+    from {{ whole_numbers(funnel_max_steps()) }} as digits
+    where digits.n < {{ funnel_max_steps() }}
 ),
 
 steps as (
@@ -21,26 +21,8 @@ steps as (
         entries.funnel_steps,
         entries.steps_reached,
         entries.window_ends_at,
-        case numbers.step_number
-            when 1 then entries.step_1_at
-            when 2 then entries.step_2_at
-            when 3 then entries.step_3_at
-            when 4 then entries.step_4_at
-            when 5 then entries.step_5_at
-            when 6 then entries.step_6_at
-            when 7 then entries.step_7_at
-            when 8 then entries.step_8_at
-        end as reached_at,
-        case numbers.step_number
-            when 1 then entries.entered_at
-            when 2 then entries.step_1_at
-            when 3 then entries.step_2_at
-            when 4 then entries.step_3_at
-            when 5 then entries.step_4_at
-            when 6 then entries.step_5_at
-            when 7 then entries.step_6_at
-            when 8 then entries.step_7_at
-        end as previous_reached_at,
+        {{ funnel_step_at('numbers.step_number') }} as reached_at,
+        {{ funnel_step_at('numbers.step_number - 1') }} as previous_reached_at,
         case when numbers.step_number = entries.funnel_steps then entries.converted_at end as converted_at
     from entries
     cross join numbers

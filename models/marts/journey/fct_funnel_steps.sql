@@ -22,26 +22,8 @@ entry_steps as (
         entries.device,
         steps.step_number,
         steps.step_name,
-        case steps.step_number
-            when 1 then entries.step_1_at
-            when 2 then entries.step_2_at
-            when 3 then entries.step_3_at
-            when 4 then entries.step_4_at
-            when 5 then entries.step_5_at
-            when 6 then entries.step_6_at
-            when 7 then entries.step_7_at
-            when 8 then entries.step_8_at
-        end as reached_at,
-        case steps.step_number
-            when 1 then entries.entered_at
-            when 2 then entries.step_1_at
-            when 3 then entries.step_2_at
-            when 4 then entries.step_3_at
-            when 5 then entries.step_4_at
-            when 6 then entries.step_5_at
-            when 7 then entries.step_6_at
-            when 8 then entries.step_7_at
-        end as previous_reached_at
+        {{ funnel_step_at('steps.step_number') }} as reached_at,
+        {{ funnel_step_at('steps.step_number - 1') }} as previous_reached_at
     from entries
     inner join steps
         on entries.funnel_name = steps.funnel_name
