@@ -7,6 +7,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-requirements.lock
+# Test files run on two workers (one per core of the reference machine), each file on one worker.
+PYTEST_WORKERS ?= 2
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
@@ -24,7 +26,7 @@ demo: setup
 	$(VENV)/bin/python -m customer_lifecycle demo
 
 test: setup
-	$(VENV)/bin/python -m pytest pytests
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile pytests
 
 lint: setup
 	$(VENV)/bin/sqlfluff lint models macros tests
