@@ -15,9 +15,15 @@
     convert_currency: {'currency': col, 'at': timestamp col} adds exchange_rate (reporting
       currency per unit, 1 for the reporting currency) from the latest rate on or before that day.
     carry: {parent_table: [columns]} brings columns of the referenced staged parent along.
+
+    Cost (docs block `staging_scaling`): one pass over the raw rows; row_hash is a fixed-width
+    fingerprint of the typed values; only rows whose key is shared are sorted (duplicates and
+    conflicts), and the raw text (raw_values, row_key, raw_row_id) is built only for quarantined
+    rows: staged rows carry null there.
 -#}
 {% macro checked_raw_table(table, convert_currency=none, carry={}) -%}
-{#- raw_row_id identifies each raw row: a hash of its values and, for identical copies, which copy. -#}
+{#- raw_row_id identifies each quarantined raw row: a hash of its values and, for identical copies,
+    which copy. -#}
 {%- set spec = raw_spec(table) -%}
 {%- set types = spec['columns'] -%}
 {%- set columns = types.keys() | list -%}
@@ -37,10 +43,7 @@
 with
 
 source as (
-    select
-        *,
-        {{ dbt.concat(raw_values_parts(columns)) }} as raw_values
-    from {{ raw_relation(table) }} as raw_rows
+    select * from {{ raw_relation(table) }} as raw_rows
 ),
 
 cleaned as (
@@ -55,7 +58,9 @@ cleaned as (
         {{ text }} as {{ column }},
         {%- endif %}
         {%- endfor %}
-        raw_values
+        {%- for column in columns %}
+        {{ column }} as raw_{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from source
 ),
 
@@ -76,8 +81,9 @@ parsed as (
         {{ column }},
         {%- endif %}
         {%- endfor %}
-        {{ dbt.concat(row_key_parts(key)) }} as row_key,
-        raw_values
+        {%- for column in columns %}
+        raw_{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from cleaned
 ),
 
@@ -117,24 +123,45 @@ row_checks as (
             when {{ column }} not in ({{ sql_string_list(var(vocabulary)) }}) then 'unknown_code'
             {%- endfor %}
         end as row_issue,
-        {{ dbt.hash(dbt.concat(typed_value_parts(columns))) }} as row_hash
+        {{ row_fingerprint(columns) }} as row_hash
     from parsed
+),
+
+{#- Keys that more than one row passing the row checks shares: the only rows that need a sort. -#}
+repeated_keys as (
+    select
+        {{ key | join(', ') }},
+        min(row_hash) as min_row_hash,
+        max(row_hash) as max_row_hash
+    from row_checks
+    where row_issue is null
+    group by {{ key | join(', ') }}
+    having count(*) > 1
 ),
 
 key_checks as (
     select
-        *,
+        row_checks.*,
+        row_checks.row_issue as row_or_key_issue
+    from row_checks
+    left join repeated_keys
+        on {% for column in key %}repeated_keys.{{ column }} = row_checks.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+    where row_checks.row_issue is not null or repeated_keys.min_row_hash is null
+    union all
+    select
+        row_checks.*,
         case
-            when row_issue is not null then row_issue
-            when min(row_hash) over (partition by row_issue, {{ key | join(', ') }})
-                <> max(row_hash) over (partition by row_issue, {{ key | join(', ') }})
-                then 'conflicting_key'
+            when repeated_keys.min_row_hash <> repeated_keys.max_row_hash then 'conflicting_key'
             when row_number() over (
-                partition by row_issue, {{ key | join(', ') }} order by raw_values
+                partition by {% for column in key %}row_checks.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+                order by {{ dbt.concat(raw_values_parts(columns)) }}
             ) > 1
                 then 'duplicate_row'
         end as row_or_key_issue
     from row_checks
+    inner join repeated_keys
+        on {% for column in key %}repeated_keys.{{ column }} = row_checks.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+    where row_checks.row_issue is null
 ),
 
 {%- if convert_currency %}
@@ -198,6 +225,27 @@ final as (
         {%- if convert_currency %}
         exchange_rate,
         {%- endif %}
+        row_hash,
+        cast(null as {{ dbt.type_string() }}) as raw_row_id,
+        cast(null as {{ dbt.type_string() }}) as row_key,
+        cast(null as {{ dbt.type_string() }}) as raw_values,
+        quarantine_reason
+    from checked
+    where quarantine_reason is null
+    union all
+    select
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        {%- for reference in references %}
+        {%- for column in carry.get(reference['parent'], []) %}
+        {{ column }},
+        {%- endfor %}
+        {%- endfor %}
+        {%- if convert_currency %}
+        exchange_rate,
+        {%- endif %}
+        row_hash,
         {{ dbt.hash(dbt.concat(['raw_values', "'|'", 'cast(copy_number as ' ~ dbt.type_string() ~ ')'])) }} as raw_row_id,
         row_key,
         raw_values,
@@ -206,40 +254,37 @@ final as (
         select
             *,
             row_number() over (partition by raw_values order by quarantine_reason) as copy_number
-        from checked
+        from (
+            select
+                *,
+                {{ dbt.concat(row_key_parts(key)) }} as row_key,
+                {{ dbt.concat(raw_values_parts(columns)) }} as raw_values
+            from checked
+            where quarantine_reason is not null
+        ) as quarantined
     ) as numbered
 )
 
 select * from final
 {%- endmacro %}
 
-{#- 'col=value | col=value', nulls shown as <null>: the raw row as it arrived, for quarantine. -#}
+{#- 'col=value | col=value', nulls shown as <null>: the raw row as it arrived (its raw_ columns),
+    for quarantine. -#}
 {% macro raw_values_parts(columns) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- do parts.append("'" ~ ('' if loop.first else ' | ') ~ column ~ "='") -%}
-        {%- do parts.append("coalesce(" ~ column ~ ", '<null>')") -%}
+        {%- do parts.append("coalesce(raw_" ~ column ~ ", '<null>')") -%}
     {%- endfor -%}
     {{ return(parts) }}
 {%- endmacro %}
 
-{#- The row key as text: key columns joined with '|'. -#}
+{#- The row key as text: the cleaned key columns (text_ columns) joined with '|'. -#}
 {% macro row_key_parts(key) -%}
     {%- set parts = [] -%}
     {%- for column in key -%}
         {%- if not loop.first %}{% do parts.append("'|'") %}{% endif -%}
-        {%- do parts.append("coalesce(" ~ column ~ ", '')") -%}
-    {%- endfor -%}
-    {{ return(parts) }}
-{%- endmacro %}
-
-{#- Every parsed value as text, for comparing rows by value (the same instant written with two
-    offsets is the same value). -#}
-{% macro typed_value_parts(columns) -%}
-    {%- set parts = [] -%}
-    {%- for column in columns -%}
-        {%- if not loop.first %}{% do parts.append("'|'") %}{% endif -%}
-        {%- do parts.append("coalesce(cast(" ~ column ~ " as " ~ dbt.type_string() ~ "), '<null>')") -%}
+        {%- do parts.append("coalesce(text_" ~ column ~ ", '')") -%}
     {%- endfor -%}
     {{ return(parts) }}
 {%- endmacro %}

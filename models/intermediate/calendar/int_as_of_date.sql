@@ -1,4 +1,7 @@
-{#- The one day every mart is computed as of: var as_of_date, or the last day present in the data. -#}
+{{ config(materialized="table") }}
+
+{#- The one day every mart is computed as of: var as_of_date, or the last day present in the data.
+    A table, so that the data is scanned for it once per build. -#}
 with
 
 last_days as (
