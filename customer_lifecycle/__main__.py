@@ -1,7 +1,8 @@
 """Command line: python -m customer_lifecycle <command>.
 
   demo        build everything on the bundled demo data in an embedded DuckDB file and print a summary
-  build       dbt build with the current environment (own data: LIFECYCLE_DATA_DIR / LIFECYCLE_RAW_SCHEMA)
+  build       dbt build with the current environment (own data: LIFECYCLE_DATA_DIR / LIFECYCLE_RAW_SCHEMA);
+              incremental when the tables exist, --full-refresh rebuilds everything
   summary     print the summary of an existing DuckDB build
   load-files  copy a directory of raw files into PostgreSQL tables (for LIFECYCLE_RAW_SCHEMA)
   fit-clv     fit the customer-value models on a PostgreSQL build and rebuild the models that use them
@@ -30,7 +31,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         db_path = _duckdb_path()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         env["LIFECYCLE_DUCKDB_PATH"] = str(db_path)
-    dbt_args = ["build"]
+    # Incremental when the tables exist (docs block `incremental_runs`); --full-refresh rebuilds all.
+    dbt_args = ["build", "--full-refresh"] if args.full_refresh else ["build"]
     if args.vars:
         dbt_args += ["--vars", args.vars]
     try:
@@ -164,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, func in (("demo", cmd_demo), ("build", cmd_build)):
         p = sub.add_parser(name)
         p.add_argument("--vars", help="dbt vars as YAML, e.g. '{churn_after_days: 120}'")
+        p.add_argument("--full-refresh", action="store_true",
+                       help="rebuild every table from the raw data instead of updating the persons that changed")
         p.set_defaults(func=func)
     sub.add_parser("summary").set_defaults(func=cmd_summary)
     p = sub.add_parser("load-files")

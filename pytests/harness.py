@@ -127,3 +127,37 @@ def build(
     dbt_args = list(args or ["build"]) + ["--vars", json.dumps(all_vars)]
     result = run_dbt(dbt_args, env=env, work_dir=work_dir, check=False)
     return Build(engine, work_dir, env, result.stdout, result.returncode, server)
+
+
+def build_again(
+    previous: Build,
+    *,
+    data_dir: Path | None = None,
+    args: list[str] | None = None,
+    dbt_vars: dict | None = None,
+    file_prefix: str = "",
+) -> Build:
+    """Run dbt again on the database of `previous` (an incremental run unless args say otherwise),
+    on the raw data now in data_dir: on DuckDB read in place, on PostgreSQL reloaded into the same
+    raw schema, as a warehouse's raw tables would be refreshed."""
+    env = dict(previous.env)
+    if data_dir is not None:
+        if previous.engine == "duckdb":
+            env["LIFECYCLE_DATA_DIR"] = str(data_dir)
+        else:
+            conn = previous.server.connect()
+            load_into_postgres(Path(data_dir), conn, env["LIFECYCLE_RAW_SCHEMA"], prefix=file_prefix)
+            conn.close()
+    all_vars = {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
+    dbt_args = list(args or ["build"]) + ["--vars", json.dumps(all_vars)]
+    result = run_dbt(dbt_args, env=env, work_dir=previous.work_dir, check=False)
+    return Build(previous.engine, previous.work_dir, env, result.stdout, result.returncode, previous.server)
+
+
+def model_names(b: Build, folder: str) -> list[str]:
+    """The models built from files under models/<folder>/ (per the manifest), sorted."""
+    manifest = json.loads((b.work_dir / "target" / "manifest.json").read_text())
+    return sorted(
+        node["name"] for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["original_file_path"].startswith(f"models/{folder}/")
+    )

@@ -1,4 +1,9 @@
-{{ config(materialized="table") }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ delete_touched_rows('person_id') }}",
+) }}
 
 {#-
     Every entry of every declared funnel with the time it completed each step (docs blocks
@@ -7,6 +12,7 @@
     Scaling: per funnel, a filter of the events to its step types, then one equi-join per step on
     the entry (session, or the person's attempt); person-scope funnels add one sort of the
     first-step events per person and a recursion as deep as the most attempts of one person.
+    Incremental by person (docs block `incremental_runs`).
 -#}
 {%- set funnels = journey_funnels() %}
 {%- set has_person_scope = funnels | selectattr('scope', 'equalto', 'person') | list | length > 0 %}
@@ -14,6 +20,7 @@
 
 session_events as (
     select * from {{ ref('int_sessions__events') }}
+    {{ touched_filter('person_id') }}
 ),
 
 {{ funnel_ctes(funnels, 'session_events') }}

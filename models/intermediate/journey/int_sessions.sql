@@ -1,13 +1,20 @@
-{{ config(materialized="table") }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ delete_touched_rows('person_id') }}",
+) }}
 
 {#-
     One row per session (docs block `sessions`), with the channel and device of its first event.
-    Scaling: one group-by of the sessionized events by session.
+    Scaling: one group-by of the sessionized events by session. Incremental by person (docs block
+    `incremental_runs`).
 -#}
 with
 
 session_events as (
     select * from {{ ref('int_sessions__events') }}
+    {{ touched_filter('person_id') }}
 ),
 
 first_events as (

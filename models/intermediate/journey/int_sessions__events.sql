@@ -1,4 +1,9 @@
-{{ config(materialized="table") }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ delete_touched_rows('person_id') }}",
+) }}
 
 {#-
     Every tracking event with the session it belongs to (docs block `sessions`). A person's
@@ -6,12 +11,13 @@
     passed since the person's previous event (exactly the timeout is still the same session).
     Sessions are per person, after identity stitching, so one session can span devices.
     Scaling: one sort of the events per person (one window, partition by person_id); the running
-    sums reuse it.
+    sums reuse it. Incremental by person (docs block `incremental_runs`).
 -#}
 with
 
 events as (
     select * from {{ ref('int_events__stitched') }}
+    {{ touched_filter('person_id') }}
 ),
 
 ordered as (

@@ -1,9 +1,15 @@
-{{ config(materialized="table") }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ delete_touched_rows('person_id') }}",
+) }}
 
 {#-
     Every dated fact that can move a person's lifecycle stage, one row per person and day:
     events (awareness or consideration), sign-ups, orders, NPS answers and referrals made,
     as of as_of_date. Cost grows with events and orders (one group-by), not persons x days.
+    Incremental by person (docs block `incremental_runs`).
 -#}
 with
 
@@ -22,6 +28,7 @@ event_facts as (
         0 as other_answers,
         0 as referrals_made
     from {{ ref('int_events__stitched') }}
+    {{ touched_filter('person_id') }}
     group by person_id, customer_id, event_date
 ),
 
@@ -39,6 +46,7 @@ signup_facts as (
         0 as referrals_made
     from {{ ref('stg_shop__customers') }}
     where cast(signed_up_at as date) <= {{ as_of_date() }}
+        {{ touched_filter('customer_id', keyword='and') }}
 ),
 
 order_facts as (
@@ -54,6 +62,7 @@ order_facts as (
         0 as other_answers,
         0 as referrals_made
     from {{ ref('int_orders') }}
+    {{ touched_filter('customer_id') }}
     group by customer_id, order_date
 ),
 
@@ -68,6 +77,7 @@ nps_answers as (
         ) as answer_rank
     from {{ ref('stg_shop__nps_responses') }}
     where cast(responded_at as date) <= {{ as_of_date() }}
+        {{ touched_filter('customer_id', keyword='and') }}
 ),
 
 nps_facts as (
@@ -100,6 +110,7 @@ referral_facts as (
         count(*) as referrals_made
     from {{ ref('stg_shop__referrals') }}
     where cast(referred_at as date) <= {{ as_of_date() }}
+        {{ touched_filter('referrer_customer_id', keyword='and') }}
     group by referrer_customer_id, cast(referred_at as date)
 ),
 

@@ -1,12 +1,22 @@
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="append_new_columns",
+    pre_hook="{{ delete_touched_rows('person_id') }}",
+) }}
+
 {#-
     Every person's lifecycle stage as intervals [valid_from, valid_to): one row per stage spell
     (docs blocks `lifecycle_stages`, `stage_history_scaling`). Built from the checkpoints of
-    int_lifecycle__stage_checkpoints by keeping the days on which the stage changes.
+    int_lifecycle__stage_checkpoints by keeping the days on which the stage changes. Incremental
+    by person (docs block `incremental_runs`). on_schema_change append_new_columns, not fail: the
+    enforced contract declares varchar where PostgreSQL's new rows are text, the same type.
 -#}
 with
 
 checkpoints as (
     select * from {{ ref('int_lifecycle__stage_checkpoints') }}
+    {{ touched_filter('person_id') }}
 ),
 
 compared as (
