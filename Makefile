@@ -33,3 +33,11 @@ lint: setup
 
 clean:
 	rm -rf target logs $(VENV)
+
+# make bench: the build benchmark (benchmarks/bench_build.py): full and incremental builds, the
+# raw-SQL floor, memory and sizes at 1M, 10M and 100M events; writes BENCHMARKS.md. Not part of
+# `make test`. E.g. make bench BENCH_ARGS="--presets 1m --engines duckdb,postgres"
+BENCH_ARGS ?= --presets 1m,10m,100m --engines duckdb
+.PHONY: bench
+bench: setup
+	$(VENV)/bin/python benchmarks/bench_build.py $(BENCH_ARGS)

@@ -17,7 +17,8 @@ from .pipeline import (COUNTRY_CODES, TABLE_CODE, Context, _order_stats, _ts_sty
                        run_block)
 from .simulate import CANCELLED_ORDER, FIRST_ORDER, REPEAT_ORDER, Persons, draw_latent
 from .theory import identification_probability
-from .world import DAY, Calendar, Streams, TimeZones, build_arrivals, build_catalog, build_fx, sample_countries
+from .world import (_ARRIVAL_FIELDS, DAY, Calendar, Streams, TimeZones, build_arrivals, build_catalog, build_fx,
+                    plan_arrivals, rebatch, sample_countries, stream_arrivals)
 from .writer import TableWriter
 
 EVENT_TABLES = ("customers", "orders", "order_items", "products", "events", "email_events", "campaigns",
@@ -40,7 +41,7 @@ def generate(preset: str = "demo", seed: int = 42, out_dir: str | Path = ".", fm
              prefix: str = "", bad_rate: float = 0.0, **overrides) -> Path:
     """Generate a dataset; returns the path of <out_dir>/ground_truth.json.
 
-    preset: demo | medium | large | clv; seed: any non-negative int; fmt_: csv | parquet (default:
+    preset: demo | medium | large | xlarge | clv; seed: any non-negative int; fmt_: csv | parquet (default:
     the preset's); prefix: prepended to table file names (raw_ for dbt seeds); bad_rate: share of
     injected bad rows per table (0 = clean, no injected_bad_rows.csv); overrides: parameters of
     params.BASE_PARAMETERS (e.g. customers=500, email_effects=False, btyd__r=0.5).
@@ -68,16 +69,27 @@ def generate(preset: str = "demo", seed: int = 42, out_dir: str | Path = ".", fm
     if prm["events"]:
         pid = identification_probability(prm)
         n_expected = prm["customers"] / (pid["overall"] * prm["customers_calibration"])
-        arr = build_arrivals(streams, cal, prm, n_expected)
         ctx.paid_sessions = np.zeros((cal.n_days, len(P.PAID_CHANNELS)), np.int64)
         bp = int(prm["block_persons"])
-        n = arr.t.size
-        for bi, lo in enumerate(range(0, max(n, 1), bp)):
-            hi = min(lo + bp, n)
-            persons = Persons(t_arr=arr.t[lo:hi].astype(float), acq_ch=arr.channel[lo:hi], dev0=arr.device[lo:hi],
-                              country=arr.country[lo:hi], std_offset=arr.std_offset[lo:hi],
-                              rule_us=arr.rule_us[lo:hi], referrer=np.full(hi - lo, -1, np.int64))
+        days_per_draw = int(prm.get("arrivals_days_per_draw", 0))
+        if days_per_draw > 0:
+            # streamed: visitors drawn a few days at a time, cut into blocks of bp visitors
+            arr, _ = plan_arrivals(streams, cal, prm, n_expected)
+            blocks = rebatch(stream_arrivals(streams, cal, prm, arr, days_per_draw), bp)
+        else:
+            # all visitors of the range drawn at once (the older presets; kept byte-identical)
+            arr = build_arrivals(streams, cal, prm, n_expected)
+            blocks = ({f: getattr(arr, f)[lo:lo + bp] for f in _ARRIVAL_FIELDS}
+                      for lo in range(0, max(arr.t.size, 1), bp))
+        n = int(arr.counts.sum()) if days_per_draw > 0 else int(arr.t.size)
+        for bi, b in enumerate(blocks):
+            m = b["t"].size
+            persons = Persons(t_arr=b["t"].astype(float), acq_ch=b["channel"], dev0=b["device"],
+                              country=b["country"], std_offset=b["std_offset"], rule_us=b["rule_us"],
+                              referrer=np.full(m, -1, np.int64))
+            del b
             run_block(ctx, bi, persons)
+            del persons
         _write_marketing_spend(ctx, arr)
         if prm["email"]:
             writer.write("campaigns", campaign_rows)

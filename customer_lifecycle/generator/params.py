@@ -178,6 +178,13 @@ PRESETS: dict[str, dict] = {
     "medium": {"customers": 20000, "format": "parquet"},
     "large": {"customers": 288000, "format": "parquet", "block_persons": 100_000,
               "chunked_tables": ["events", "orders", "order_items", "email_events"]},
+    # 10x large, same story and range. Visitors are drawn one day at a time (arrivals_days_per_draw,
+    # a key only streamed presets have: without it all visitors of the range are drawn at once, as
+    # for the presets above) and simulated and written in blocks of block_persons visitors (about
+    # 230k events, one part per block), so memory is bounded by one block whatever the size.
+    "xlarge": {"customers": 2_880_000, "format": "parquet", "block_persons": 25_000,
+               "chunked_tables": ["events", "orders", "order_items", "email_events"],
+               "arrivals_days_per_draw": 1},
     "clv": {"customers": 10000, "format": "parquet", "events": False, "email": False,
             "email_effects": False},
 }

@@ -177,15 +177,15 @@ def day_intensity(cal: Calendar, arr: dict) -> np.ndarray:
 
 @dataclass
 class Arrivals:
-    """All first-time, non-referred visitors of the whole range, sorted by arrival time."""
+    """First-time, non-referred visitors of the whole range (or of some days), sorted by arrival time."""
     t: np.ndarray            # arrival instant (epoch seconds)
     channel: np.ndarray      # index into CHANNELS
     device: np.ndarray       # index into DEVICES
     country: np.ndarray      # index into COUNTRIES
     std_offset: np.ndarray   # standard UTC offset, hours
     rule_us: np.ndarray      # DST rule: True US, False EU
-    spend_cents: np.ndarray  # (n_days, n_paid) daily spend per paid channel
-    expected: np.ndarray     # (n_days, n_acq) expected arrivals per day and acquisition channel
+    spend_cents: np.ndarray | None  # (n_days, n_paid) daily spend per paid channel (whole range only)
+    expected: np.ndarray | None     # (n_days, n_acq) expected arrivals per day and acquisition channel
 
 
 def sample_countries(rng: np.random.Generator, n: int):
@@ -209,7 +209,21 @@ def sample_devices(rng: np.random.Generator, mix: dict, n: int) -> np.ndarray:
     return rng.choice(len(P.DEVICES), size=n, p=w / w.sum()).astype(np.int8)
 
 
-def build_arrivals(streams: Streams, cal: Calendar, prm: dict, n_persons_expected: float) -> Arrivals:
+@dataclass
+class ArrivalPlan:
+    """The day-level part of the arrival process: expected and drawn arrivals per day and channel."""
+    counts: np.ndarray       # (n_days, n_acq) new visitors per day and acquisition channel
+    spend_cents: np.ndarray  # (n_days, n_paid) daily spend per paid channel
+    expected: np.ndarray     # (n_days, n_acq) expected arrivals per day and acquisition channel
+
+    @property
+    def n(self) -> int:
+        return int(self.counts.sum())
+
+
+def plan_arrivals(streams: Streams, cal: Calendar, prm: dict, n_persons_expected: float):
+    """Spend and the Poisson number of new visitors per day and acquisition channel.
+    Returns (plan, rng): rng is the `arrivals` stream after the counts were drawn."""
     rng = streams.get("arrivals")
     rs = streams.get("spend")
     acq = list(P.ACQUISITION_CHANNELS)
@@ -228,9 +242,17 @@ def build_arrivals(streams: Streams, cal: Calendar, prm: dict, n_persons_expecte
         spend[:, j] = np.round(expected[:, k] * cpv * noise * 100).astype(np.int64)
         lam[:, k] = spend[:, j] / 100.0 / cpv      # spend buys visitors: E[new visitors] = spend / cost
     counts = rng.poisson(lam)
+    return ArrivalPlan(counts=counts, spend_cents=spend, expected=expected), rng
+
+
+def draw_visitors(rng: np.random.Generator, cal: Calendar, prm: dict, counts: np.ndarray, day0: int = 0) -> Arrivals:
+    """The new visitors of days day0 .. day0 + len(counts) - 1 (counts per day and acquisition
+    channel), sorted by arrival time. Arrival instants stay inside their day."""
+    acq = list(P.ACQUISITION_CHANNELS)
+    n_days = counts.shape[0]
     n = int(counts.sum())
-    day = np.repeat(np.repeat(np.arange(cal.n_days), len(acq)), counts.ravel())
-    chan_local = np.repeat(np.tile(np.arange(len(acq)), cal.n_days), counts.ravel())
+    day = day0 + np.repeat(np.repeat(np.arange(n_days), len(acq)), counts.ravel())
+    chan_local = np.repeat(np.tile(np.arange(len(acq)), n_days), counts.ravel())
     channel = np.array([P.CHANNELS.index(c) for c in acq], dtype=np.int8)[chan_local]
     country, std, rule_us = sample_countries(rng, n)
     hw = np.array(prm["arrivals"]["local_hour_weights"], dtype=float)
@@ -245,4 +267,50 @@ def build_arrivals(streams: Streams, cal: Calendar, prm: dict, n_persons_expecte
         device[m] = np.searchsorted(w / w[-1], u[m], side="right").clip(0, 2)
     order = np.argsort(t, kind="stable")
     return Arrivals(t=t[order], channel=channel[order], device=device[order], country=country[order],
-                    std_offset=std[order], rule_us=rule_us[order], spend_cents=spend, expected=expected)
+                    std_offset=std[order], rule_us=rule_us[order], spend_cents=None, expected=None)
+
+
+def build_arrivals(streams: Streams, cal: Calendar, prm: dict, n_persons_expected: float) -> Arrivals:
+    """All new visitors of the range at once (from the `arrivals` stream after the counts)."""
+    plan, rng = plan_arrivals(streams, cal, prm, n_persons_expected)
+    arr = draw_visitors(rng, cal, prm, plan.counts)
+    arr.spend_cents, arr.expected = plan.spend_cents, plan.expected
+    return arr
+
+
+def stream_arrivals(streams: Streams, cal: Calendar, prm: dict, plan: ArrivalPlan, days_per_draw: int):
+    """The new visitors of the range, drawn `days_per_draw` days at a time, each draw from its own
+    stream (`arrivals`, 1, draw number): yields Arrivals of consecutive day ranges, in time order.
+    Memory is bounded by the visitors of one draw, whatever the range's total."""
+    if days_per_draw < 1:
+        raise ValueError("days_per_draw must be at least 1")
+    for k, d0 in enumerate(range(0, cal.n_days, days_per_draw)):
+        sub = plan.counts[d0:d0 + days_per_draw]
+        yield draw_visitors(streams.get("arrivals", 1, k), cal, prm, sub, d0)
+
+
+_ARRIVAL_FIELDS = ("t", "channel", "device", "country", "std_offset", "rule_us")
+
+
+def rebatch(chunks, size: int):
+    """Consecutive slices of exactly `size` visitors (the last one shorter) from a sequence of
+    Arrivals chunks; holds at most one batch plus one chunk."""
+    if size < 1:
+        raise ValueError("block size must be at least 1")
+    buf: list[Arrivals] = []
+    have = 0
+    empty = True
+    for ch in chunks:
+        buf.append(ch)
+        have += ch.t.size
+        while have >= size:
+            cols = {f: np.concatenate([getattr(b, f) for b in buf]) for f in _ARRIVAL_FIELDS}
+            out = {f: a[:size] for f, a in cols.items()}
+            rest = {f: a[size:] for f, a in cols.items()}
+            yield out
+            empty = False
+            have -= size
+            buf = [Arrivals(**rest, spend_cents=None, expected=None)] if have else []
+    if have or empty:      # the rest; or one empty block when there are no visitors at all
+        yield {f: np.concatenate([getattr(b, f) for b in buf]) if buf else np.zeros(0)
+               for f in _ARRIVAL_FIELDS}
