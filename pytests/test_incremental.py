@@ -37,7 +37,7 @@ DATED = {"customers": "signed_up_at", "orders": "ordered_at", "events": "occurre
          "email_events": "occurred_at", "nps_responses": "responded_at", "referrals": "referred_at",
          "marketing_spend": "spend_date", "exchange_rates": "rate_date"}
 INCREMENTAL_MODELS = ["int_events__stitched", "int_sessions__events", "int_sessions", "int_funnel__entries",
-                      "int_lifecycle__facts"]
+                      "int_lifecycle__facts", "int_lifecycle__stage_checkpoints"]
 # Only fields the tests touch (the raw values are text, as in the files).
 EVENT_FIELDS = ["event_id", "anonymous_id", "customer_id", "event_type", "occurred_at", "product_id",
                 "order_id", "channel", "device"]

@@ -13,7 +13,8 @@
     anonymous_id is identified as. An anonymous_id never identified is a person of its own.
     Incremental by anonymous_id (docs block `incremental_runs`): a run restitches the touched
     anonymous_ids only.
-    Cost: two window passes over the events, partitioned by anonymous_id.
+    Cost: one window pass over the events (partitioned by anonymous_id), one over the identifying
+    events only, and two hash joins.
 -#}
 with
 
@@ -33,19 +34,14 @@ numbered as (
     from events
 ),
 
-first_identification as (
+identifications as (
+    {#- the n-th identification of each anonymous_id (numbered as in `numbered`) and its customer -#}
     select
         anonymous_id,
-        customer_id as first_customer_id
-    from (
-        select
-            anonymous_id,
-            customer_id,
-            row_number() over (partition by anonymous_id order by occurred_at, event_id) as identification_number
-        from events
-        where customer_id is not null
-    ) as identifications
-    where identification_number = 1
+        row_number() over (partition by anonymous_id order by occurred_at, event_id) as identification_number,
+        customer_id as identified_customer_id
+    from events
+    where customer_id is not null
 ),
 
 resolved as (
@@ -53,15 +49,16 @@ resolved as (
         numbered.*,
         coalesce(
             numbered.customer_id,
-            first_value(numbered.customer_id) over (
-                partition by numbered.anonymous_id, numbered.identifications_so_far
-                order by numbered.occurred_at, numbered.event_id
-            ),
-            first_identification.first_customer_id
+            latest.identified_customer_id,
+            first_identification.identified_customer_id
         ) as resolved_customer_id
     from numbered
-    left join first_identification
+    left join identifications as latest
+        on numbered.anonymous_id = latest.anonymous_id
+        and numbered.identifications_so_far = latest.identification_number
+    left join identifications as first_identification
         on numbered.anonymous_id = first_identification.anonymous_id
+        and first_identification.identification_number = 1
 ),
 
 final as (

@@ -1,3 +1,10 @@
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ delete_touched_rows('person_id') }}",
+) }}
+
 {#-
     Each person's stage at every day on which it can change (docs block `stage_history_scaling`):
     the days of their facts, plus the days a time rule can fire without any event: an order's
@@ -5,11 +12,14 @@
     advocacy_referral_window_days + 1. The stage at each checkpoint comes from running totals
     over the person's earlier checkpoints and the one stage rule (macro lifecycle_stage).
     Rows: at most facts + 2 x order days + referral days per person, never persons x days.
+    Incremental by person (docs block `incremental_runs`): the persons whose time rule fires between
+    two as-of days are touched, so the other persons' checkpoints stay as they are.
 -#}
 with
 
 facts as (
     select * from {{ ref('int_lifecycle__facts') }}
+    {{ touched_filter('person_id') }}
 ),
 
 time_rule_days as (
