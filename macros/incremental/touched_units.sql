@@ -61,8 +61,8 @@
 {%- endmacro %}
 
 {#- In an incremental model: `where <column> in (the touched units)` on a 'changes' run, nothing
-    otherwise. unit: 'person' or 'anonymous_id'. -#}
-{% macro touched_filter(column, unit='person', keyword='where') -%}
+    otherwise. unit: 'person' or 'anonymous_id'. Used in the model's import CTEs, on its own line. -#}
+{% macro touched_filter(column, unit='person') -%}
     {#- Called in every run, parsing included, so that dbt records what a 'changes' run reads
         (a unit test runs the model on its given rows alone, never as a 'changes' run). -#}
     {%- if model.resource_type == 'unit_test' -%}{{ return('') }}{%- endif -%}
@@ -70,7 +70,7 @@
     {%- do ref('int_changes__touched_units') -%}
     {%- do ref('int_as_of_date') -%}
     {%- if is_incremental() and incremental_mode() == 'changes' -%}
-        {{ keyword }} {{ column }} in (
+        where {{ column }} in (
             select unit_id from {{ ref('int_changes__touched_units') }} where unit_type = '{{ unit }}'
         )
     {%- endif -%}

@@ -22,11 +22,8 @@ current_digests as (
 ),
 
 applied_digests as (
-    {%- if compare %}
-        select * from {{ applied }}
-    {%- else %}
-    select * from current_digests where 1 = 0
-    {%- endif %}
+    select * from {{ applied if compare else 'current_digests' }}
+    where {{ 'true' if compare else '1 = 0' }}
 ),
 
 as_of_days as (

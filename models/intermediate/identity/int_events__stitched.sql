@@ -18,10 +18,14 @@
 -#}
 with
 
-events as (
+touched_events as (
     select * from {{ ref('stg_shop__events') }}
+    {{ touched_filter('anonymous_id', 'anonymous_id') }}
+),
+
+events as (
+    select * from touched_events
     where cast(occurred_at as date) <= {{ as_of_date() }}
-        {{ touched_filter('anonymous_id', 'anonymous_id', keyword='and') }}
 ),
 
 numbered as (
@@ -55,10 +59,10 @@ resolved as (
     from numbered
     left join identifications as latest
         on numbered.anonymous_id = latest.anonymous_id
-        and numbered.identifications_so_far = latest.identification_number
+            and numbered.identifications_so_far = latest.identification_number
     left join identifications as first_identification
         on numbered.anonymous_id = first_identification.anonymous_id
-        and first_identification.identification_number = 1
+            and first_identification.identification_number = 1
 ),
 
 final as (

@@ -11,7 +11,33 @@
     as of as_of_date. Cost grows with events and orders (one group-by), not persons x days.
     Incremental by person (docs block `incremental_runs`).
 -#}
+{#- The import CTEs read only the touched persons' rows on an incremental run. -#}
 with
+
+events as (
+    select * from {{ ref('int_events__stitched') }}
+    {{ touched_filter('person_id') }}
+),
+
+customers as (
+    select * from {{ ref('stg_shop__customers') }}
+    {{ touched_filter('customer_id') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders') }}
+    {{ touched_filter('customer_id') }}
+),
+
+nps_responses as (
+    select * from {{ ref('stg_shop__nps_responses') }}
+    {{ touched_filter('customer_id') }}
+),
+
+referrals as (
+    select * from {{ ref('stg_shop__referrals') }}
+    {{ touched_filter('referrer_customer_id') }}
+),
 
 event_facts as (
     select
@@ -27,8 +53,7 @@ event_facts as (
         0 as promoter_answers,
         0 as other_answers,
         0 as referrals_made
-    from {{ ref('int_events__stitched') }}
-    {{ touched_filter('person_id') }}
+    from events
     group by person_id, customer_id, event_date
 ),
 
@@ -44,9 +69,8 @@ signup_facts as (
         0 as promoter_answers,
         0 as other_answers,
         0 as referrals_made
-    from {{ ref('stg_shop__customers') }}
+    from customers
     where cast(signed_up_at as date) <= {{ as_of_date() }}
-        {{ touched_filter('customer_id', keyword='and') }}
 ),
 
 order_facts as (
@@ -61,8 +85,7 @@ order_facts as (
         0 as promoter_answers,
         0 as other_answers,
         0 as referrals_made
-    from {{ ref('int_orders') }}
-    {{ touched_filter('customer_id') }}
+    from orders
     group by customer_id, order_date
 ),
 
@@ -75,9 +98,8 @@ nps_answers as (
             partition by customer_id, cast(responded_at as date)
             order by responded_at desc, response_id desc
         ) as answer_rank
-    from {{ ref('stg_shop__nps_responses') }}
+    from nps_responses
     where cast(responded_at as date) <= {{ as_of_date() }}
-        {{ touched_filter('customer_id', keyword='and') }}
 ),
 
 nps_facts as (
@@ -108,9 +130,8 @@ referral_facts as (
         0 as promoter_answers,
         0 as other_answers,
         count(*) as referrals_made
-    from {{ ref('stg_shop__referrals') }}
+    from referrals
     where cast(referred_at as date) <= {{ as_of_date() }}
-        {{ touched_filter('referrer_customer_id', keyword='and') }}
     group by referrer_customer_id, cast(referred_at as date)
 ),
 
