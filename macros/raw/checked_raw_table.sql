@@ -33,10 +33,12 @@
 {%- set ranges = spec.get('ranges', {}) -%}
 {%- set max_valid_at = var('max_valid_at') or run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
 {%- set references = [] -%}
+{%- set carried_columns = [] -%}
 {%- for column, parent in spec.get('references', {}).items() -%}
     {%- if raw_table_exists(parent) -%}
         {%- do references.append({'column': column, 'parent': parent, 'alias': 'parent_' ~ loop.index,
             'parent_key': raw_spec(parent)['key'][0], 'model': ref('stg_shop__' ~ parent)}) -%}
+        {%- do carried_columns.extend(carry.get(parent, [])) -%}
     {%- endif -%}
 {%- endfor -%}
 
@@ -212,20 +214,14 @@ checked as (
     {%- endif %}
 ),
 
+{#- The typed columns every row keeps, staged or quarantined. #}
+{%- set output_columns = columns + carried_columns + (['exchange_rate'] if convert_currency else []) + ['row_hash'] %}
+
 final as (
     select
-        {%- for column in columns %}
+        {%- for column in output_columns %}
         {{ column }},
         {%- endfor %}
-        {%- for reference in references %}
-        {%- for column in carry.get(reference['parent'], []) %}
-        {{ column }},
-        {%- endfor %}
-        {%- endfor %}
-        {%- if convert_currency %}
-        exchange_rate,
-        {%- endif %}
-        row_hash,
         cast(null as {{ dbt.type_string() }}) as raw_row_id,
         cast(null as {{ dbt.type_string() }}) as row_key,
         cast(null as {{ dbt.type_string() }}) as raw_values,
@@ -234,18 +230,9 @@ final as (
     where quarantine_reason is null
     union all
     select
-        {%- for column in columns %}
+        {%- for column in output_columns %}
         {{ column }},
         {%- endfor %}
-        {%- for reference in references %}
-        {%- for column in carry.get(reference['parent'], []) %}
-        {{ column }},
-        {%- endfor %}
-        {%- endfor %}
-        {%- if convert_currency %}
-        exchange_rate,
-        {%- endif %}
-        row_hash,
         {{ dbt.hash(dbt.concat(['raw_values', "'|'", 'cast(copy_number as ' ~ dbt.type_string() ~ ')'])) }} as raw_row_id,
         row_key,
         raw_values,
