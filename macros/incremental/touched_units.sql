@@ -23,8 +23,9 @@
 {%- endmacro %}
 
 {% macro default__relation_exists(relation) -%}
-    {%- set found = run_query("select count(*) from information_schema.tables where table_schema = '"
-        ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'") -%}
+    {%- set found = run_query("select count(*) from information_schema.tables where table_schema = "
+        ~ dbt.string_literal(relation.schema | replace("'", "''")) ~ " and table_name = "
+        ~ dbt.string_literal(relation.identifier | replace("'", "''"))) -%}
     {{ return(found.rows[0][0] > 0) }}
 {%- endmacro %}
 

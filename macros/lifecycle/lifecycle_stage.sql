@@ -36,3 +36,17 @@
 {% macro lifecycle_stages() -%}
     {{ return(['awareness', 'consideration', 'conversion', 'retention', 'loyalty', 'advocacy', 'at_risk', 'churned']) }}
 {%- endmacro %}
+
+{#- time_rule_day(rule, day): the first day on which a time rule can move a stage with no new fact:
+    the day after the threshold counted from `day` (an order's day for at_risk and churned, a
+    referral's day for the end of its advocacy window). Read by the stage checkpoints and by the
+    incremental runs' touched persons, so both place a rule on the same day. -#}
+{% macro time_rule_day(rule, day) -%}
+    {%- set thresholds = {
+        'at_risk': var('at_risk_after_days'),
+        'churned': var('churn_after_days'),
+        'referral_expiry': var('advocacy_referral_window_days'),
+    } -%}
+    {{ add_days(thresholds[rule] + 1, day) }}
+{%- endmacro %}
+

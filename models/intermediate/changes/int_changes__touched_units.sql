@@ -98,19 +98,19 @@ dated_facts as (
 time_rule_days as (
     select
         customer_id,
-        {{ add_days(var('at_risk_after_days') + 1, 'order_date') }} as fact_date
+        {{ time_rule_day('at_risk', 'order_date') }} as fact_date
     from {{ ref('int_orders') }}
     where is_valid_order
     union all
     select
         customer_id,
-        {{ add_days(var('churn_after_days') + 1, 'order_date') }}
+        {{ time_rule_day('churned', 'order_date') }}
     from {{ ref('int_orders') }}
     where is_valid_order
     union all
     select
         referrer_customer_id,
-        {{ add_days(var('advocacy_referral_window_days') + 1, 'cast(referred_at as date)') }}
+        {{ time_rule_day('referral_expiry', 'cast(referred_at as date)') }}
     from {{ ref('stg_shop__referrals') }}
 ),
 

@@ -26,7 +26,7 @@ time_rule_days as (
     select
         person_id,
         customer_id,
-        {{ add_days(var('at_risk_after_days') + 1, 'fact_date') }} as fact_date,
+        {{ time_rule_day('at_risk', 'fact_date') }} as fact_date,
         1 as recency_rule_days,
         0 as referral_expiries
     from facts
@@ -35,7 +35,7 @@ time_rule_days as (
     select
         person_id,
         customer_id,
-        {{ add_days(var('churn_after_days') + 1, 'fact_date') }} as fact_date,
+        {{ time_rule_day('churned', 'fact_date') }} as fact_date,
         1 as recency_rule_days,
         0 as referral_expiries
     from facts
@@ -44,7 +44,7 @@ time_rule_days as (
     select
         person_id,
         customer_id,
-        {{ add_days(var('advocacy_referral_window_days') + 1, 'fact_date') }} as fact_date,
+        {{ time_rule_day('referral_expiry', 'fact_date') }} as fact_date,
         0 as recency_rule_days,
         1 as referral_expiries
     from facts
