@@ -1,7 +1,8 @@
 # Two commands:
 #   make demo   set up from nothing (virtual environment, pinned dependencies), build all models
 #               on the bundled demo data in an embedded DuckDB file, print where the results are
-#   make test   the whole test suite (pytest drives dbt on DuckDB and on a throwaway PostgreSQL)
+#   make test   the whole test suite (pytest drives dbt on DuckDB, on a throwaway PostgreSQL and on
+#               local Spark)
 # Both are idempotent.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,6 +12,8 @@ STAMP := $(VENV)/.installed-requirements.lock
 PYTEST_WORKERS ?= 2
 export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+# Spark (local, in-process) binds to loopback only.
+export SPARK_LOCAL_IP ?= 127.0.0.1
 
 .PHONY: setup demo test lint clean
 
@@ -32,7 +35,7 @@ lint: setup
 	$(VENV)/bin/sqlfluff lint models macros tests
 
 clean:
-	rm -rf target logs $(VENV)
+	rm -rf target logs $(VENV) spark-warehouse metastore_db derby.log
 
 # make bench: the build benchmark (benchmarks/bench_build.py): full and incremental builds, the
 # raw-SQL floor, memory and sizes at 1M, 10M and 100M events; writes BENCHMARKS.md. Not part of

@@ -1,6 +1,6 @@
 """Benchmark of the whole build: full, incremental after a one-day delta, and the raw-SQL floor.
 
-    python benchmarks/bench_build.py [--presets 1m,10m,100m] [--engines duckdb[,postgres]]
+    python benchmarks/bench_build.py [--presets 1m,10m,100m] [--engines duckdb[,postgres][,spark]]
         [--data-root DIR] [--seed 42] [--threads N] [--results-dir DIR] [--report FILE]
 
 Presets (generator preset and --customers):
@@ -28,8 +28,11 @@ ground_truth.json matches). For each engine, in <data-root>/<preset>/<engine>/:
      before every full build, so that runs repeat;
   4. the 10 slowest models of the full build, the database size against the raw data's size.
 PostgreSQL (--engines postgres, meant for the 1m store): a throwaway server (customer_lifecycle.
-pgserver), the files loaded with load_into_postgres (timed apart), build + fit-clv as the full
-build, reload + build as the incremental run; no raw floor.
+pgserver), the files loaded with load_into_postgres (timed apart), build (dbt, the CLV fit, dbt) as
+the full build, reload + build as the incremental run; no raw floor.
+Spark (--engines spark): local Spark (session method) reading the same files in place, in
+<work>/spark-warehouse; build --full-refresh, then the incremental run; the database size is the
+Parquet warehouse's; no raw floor.
 
 Results go to benchmarks/results/<preset>-<engine>.json; BENCHMARKS.md is rendered from every
 results file, so rows of presets not run this time are kept.
@@ -405,7 +408,14 @@ def load_artifacts(target: Path) -> tuple[dict, dict]:
     def read(name):
         p = target / name
         return json.loads(p.read_text()) if p.exists() else {}
-    return read("manifest.json"), read("run_results.json")
+    results = read("run_results.json")
+    before_fit = read("run_results_before_fit.json")
+    if before_fit and results:
+        # PostgreSQL and Spark: `build` is dbt up to the CLV fit, the fit, then dbt on the rest.
+        results = {**results, "results": before_fit["results"] + results["results"],
+                   "elapsed_time": (before_fit.get("elapsed_time") or 0) + (results.get("elapsed_time") or 0)}
+        (target / "run_results_before_fit.json").unlink()
+    return read("manifest.json"), results
 
 
 def run_summary(run_results: dict) -> dict:
@@ -536,6 +546,18 @@ def base_env(work: Path, threads: int) -> dict[str, str]:
     return env
 
 
+def incremental_after_delta(data: Path, build: list[str], env: dict[str, str], work: Path) -> dict:
+    """`build` after the one-day delta, measured; the delta is undone afterwards."""
+    try:
+        delta = write_delta(data)
+        inc = run_measured(build, env, work / "incremental.log")
+        inc.update(run_summary(load_artifacts(work / "target")[1]))
+        inc["delta"] = delta
+        return inc
+    finally:
+        reset_delta(data)
+
+
 def bench_duckdb(name: str, data: Path, work: Path, threads: int, full_refresh: bool, raw: bool = True) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     db = work / "lifecycle.duckdb"
@@ -559,15 +581,8 @@ def bench_duckdb(name: str, data: Path, work: Path, threads: int, full_refresh: 
         print(f"[{name}/duckdb] raw-SQL floor", flush=True)
     result["raw_floor"] = raw_floor(work, manifest, rr, threads) if raw and db.exists() and manifest else None
     print(f"[{name}/duckdb] incremental run after a one-day delta", flush=True)
-    try:
-        delta = write_delta(data)
-        inc = run_measured(build, env, work / "incremental.log")
-        inc.update(run_summary(load_artifacts(work / "target")[1]))
-        inc["delta"] = delta
-        result["incremental"] = inc
-        result["db_bytes_after_incremental"] = db.stat().st_size if db.exists() else None
-    finally:
-        reset_delta(data)
+    result["incremental"] = incremental_after_delta(data, build, env, work)
+    result["db_bytes_after_incremental"] = db.stat().st_size if db.exists() else None
     return result
 
 
@@ -600,18 +615,12 @@ def bench_postgres(name: str, data: Path, work: Path, threads: int, full_refresh
         print(f"[{name}/postgres] loading the files", flush=True)
         load_s = load()
         build = [PY, "-m", "customer_lifecycle", "build", "--vars", PINNED_VARS]
-        print(f"[{name}/postgres] full build (build, then fit-clv)", flush=True)
+        print(f"[{name}/postgres] full build (build: dbt, the CLV fit, dbt)", flush=True)
         full = run_measured(build + (["--full-refresh"] if full_refresh else []), env, work / "full.log",
                             extra_roots=[postmaster], pss=True)
         full.update(run_summary(load_artifacts(work / "target")[1]))
-        fit = run_measured([PY, "-m", "customer_lifecycle", "fit-clv", "--vars", PINNED_VARS], env,
-                           work / "fit-clv.log", extra_roots=[postmaster], pss=True)
-        full["build_seconds"] = full["seconds"]
-        full["fit_clv_seconds"] = fit["seconds"]
-        full["seconds"] = round(full["seconds"] + fit["seconds"], 2)
-        full["peak_rss_gib"] = max(full["peak_rss_gib"], fit["peak_rss_gib"])
         full["load_seconds"] = load_s
-        full["mode"] = "load-files, then build and fit-clv on new schemas"
+        full["mode"] = "load-files, then build (with the CLV fit) on new schemas"
         conn = server.connect()
         with conn.cursor() as cur:
             cur.execute("select pg_database_size(current_database())")
@@ -632,6 +641,30 @@ def bench_postgres(name: str, data: Path, work: Path, threads: int, full_refresh
         return result
     finally:
         pg.__exit__(None, None, None)
+
+
+def bench_spark(name: str, data: Path, work: Path, threads: int, full_refresh: bool) -> dict:
+    """Spark local (session method) on the same files, read in place: full build, then incremental."""
+    work.mkdir(parents=True, exist_ok=True)
+    warehouse, metastore = work / "spark-warehouse", work / "metastore_db"
+    env = base_env(work, threads)
+    env.update({"LIFECYCLE_TARGET": "spark", "LIFECYCLE_DATA_DIR": str(data), "SPARK_LOCAL_IP": "127.0.0.1",
+                "LIFECYCLE_SPARK_WAREHOUSE": str(warehouse), "LIFECYCLE_SPARK_METASTORE": str(metastore)})
+    env.setdefault("LIFECYCLE_SPARK_DRIVER_MEMORY", "12g")
+    env.setdefault("LIFECYCLE_SPARK_SHUFFLE_PARTITIONS", "16")
+    reset_delta(data)
+    for path in (warehouse, metastore):
+        shutil.rmtree(path, ignore_errors=True)
+    build = [PY, "-m", "customer_lifecycle", "build", "--vars", PINNED_VARS]
+    print(f"[{name}/spark] full build", flush=True)
+    full = run_measured(build + ["--full-refresh"], env, work / "full.log")
+    full["mode"] = (f"build --full-refresh on a new warehouse (driver memory {env['LIFECYCLE_SPARK_DRIVER_MEMORY']}, "
+                    f"{env['LIFECYCLE_SPARK_SHUFFLE_PARTITIONS']} shuffle partitions)")
+    full.update(run_summary(load_artifacts(work / "target")[1]))
+    result = {"full": full, "db_bytes": dir_bytes(warehouse) if warehouse.exists() else None, "raw_floor": None}
+    print(f"[{name}/spark] incremental run after a one-day delta", flush=True)
+    result["incremental"] = incremental_after_delta(data, build, env, work)
+    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -734,8 +767,12 @@ def render(results_dir: Path, report: Path) -> str:
     for r in results:
         m, f, inc, rf = r["machine"], r["full"], r.get("incremental") or {}, r.get("raw_floor") or {}
         details = [f"dbt elapsed {f.get('dbt_elapsed')} s", f"{f.get('models_built')} models"]
-        if f.get("load_seconds") is not None:
+        if f.get("fit_clv_seconds") is not None:  # runs from before `build` fitted by itself
             details.append(f"load-files {f['load_seconds']} s, build {f.get('build_seconds')} s, fit-clv {f.get('fit_clv_seconds')} s")
+        elif f.get("load_seconds") is not None:
+            details.append(f"load-files {f['load_seconds']} s")
+        if f.get("mode") and r["engine"] == "spark":
+            details.append(f["mode"])
         if rf:
             details.append(f"raw {rf.get('raw_seconds_sum')} s vs dbt {rf.get('dbt_seconds_sum')} s over {rf.get('models')} models")
         if inc.get("delta"):
@@ -765,7 +802,7 @@ def render(results_dir: Path, report: Path) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default="1m,10m,100m", help="comma separated: 1m, 10m, 100m or NAME=PRESET[:CUSTOMERS]")
-    ap.add_argument("--engines", default="duckdb", help="duckdb[,postgres]")
+    ap.add_argument("--engines", default="duckdb", help="duckdb[,postgres][,spark]")
     ap.add_argument("--data-root", default=str(Path(tempfile.gettempdir()) / "lifecycle-bench"),
                     help="generated data and work databases (reused when present)")
     ap.add_argument("--seed", type=int, default=42)
@@ -776,8 +813,8 @@ def main(argv=None) -> int:
                     help="skip the raw-SQL floor (it costs about as long as the full build itself)")
     args = ap.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if set(engines) - {"duckdb", "postgres"}:
-        ap.error("engines: duckdb, postgres")
+    if set(engines) - {"duckdb", "postgres", "spark"}:
+        ap.error("engines: duckdb, postgres, spark")
     root, results_dir = Path(args.data_root), Path(args.results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     full_refresh = cli_has_full_refresh()
@@ -789,7 +826,7 @@ def main(argv=None) -> int:
         gt = json.loads((data / "ground_truth.json").read_text())
         for engine in engines:
             work = root / name / engine
-            fn = bench_duckdb if engine == "duckdb" else bench_postgres
+            fn = {"postgres": bench_postgres, "spark": bench_spark}.get(engine)
             res = (bench_duckdb(name, data, work, args.threads, full_refresh, raw=not args.no_raw_floor)
                    if engine == "duckdb" else fn(name, data, work, args.threads, full_refresh))
             res.update({"preset": name, "engine": engine, "events": gt["realised"]["rows"].get("events", 0),

@@ -5,12 +5,14 @@
               incremental when the tables exist, --full-refresh rebuilds everything
   summary     print the summary of an existing DuckDB build
   load-files  copy a directory of raw files into PostgreSQL tables (for LIFECYCLE_RAW_SCHEMA)
-  fit-clv     fit the customer-value models on a PostgreSQL build and rebuild the models that use them
+  fit-clv     refit the customer-value models of a PostgreSQL or Spark build and rebuild the models that
+              use them (`build` already fits them on every engine)
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,9 +27,18 @@ def _duckdb_path() -> Path:
     return Path(os.environ.get("LIFECYCLE_DUCKDB_PATH", DEFAULT_DUCKDB)).resolve()
 
 
+# Where the CLV fit enters the DAG: on engines without dbt Python models, `build` runs dbt up to
+# the summary groups, fits, then builds this model and everything downstream of it.
+FIT_CONSUMERS = "int_clv__model_parameters+"
+
+
+def _target() -> str:
+    return os.environ.get("LIFECYCLE_TARGET", "duckdb")
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     env = {}
-    if os.environ.get("LIFECYCLE_TARGET", "duckdb") == "duckdb":
+    if _target() == "duckdb":
         db_path = _duckdb_path()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         env["LIFECYCLE_DUCKDB_PATH"] = str(db_path)
@@ -35,12 +46,26 @@ def cmd_build(args: argparse.Namespace) -> int:
     dbt_args = ["build", "--full-refresh"] if args.full_refresh else ["build"]
     if args.vars:
         dbt_args += ["--vars", args.vars]
-    try:
-        run_dbt(dbt_args, env=env, stream=True)
-    except DbtFailed:
-        print("\nThe build failed: see dbt's messages above.", file=sys.stderr)
-        return 1
-    if os.environ.get("LIFECYCLE_TARGET", "duckdb") == "duckdb":
+    # DuckDB fits the CLV models inside dbt (a Python model). Elsewhere one command still gives
+    # fitted marts: everything but the fit's consumers, the fit, then the consumers.
+    steps = [dbt_args] if _target() == "duckdb" else [dbt_args + ["--exclude", FIT_CONSUMERS], None,
+                                                      dbt_args + ["--select", FIT_CONSUMERS]]
+    for step in steps:
+        if step is None:
+            if _fit_clv_step(args.vars) != 0:
+                return 1
+            continue
+        try:
+            run_dbt(step, env=env, stream=True)
+        except DbtFailed:
+            print("\nThe build failed: see dbt's messages above.", file=sys.stderr)
+            return 1
+        if "--exclude" in step:
+            # dbt's next invocation overwrites run_results.json; keep this one's beside it.
+            target = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_DIR / "target"))
+            if (target / "run_results.json").exists():
+                shutil.copyfile(target / "run_results.json", target / "run_results_before_fit.json")
+    if _target() == "duckdb":
         print_summary(_duckdb_path())
     return 0
 
@@ -108,47 +133,78 @@ def _model_relations(models: tuple[str, ...], dbt_vars: str | None) -> dict[str,
     return found
 
 
-def cmd_fit_clv(args: argparse.Namespace) -> int:
-    """Fit the customer-value models where dbt cannot (no dbt Python models on PostgreSQL).
+def _fit_clv_step(dbt_vars: str | None) -> int:
+    """The fit inside `build`. On Spark in its own process: the JVM that reads the warehouse holds
+    the Derby table catalogue until the process ends, and dbt needs it next."""
+    if not _target().startswith("spark"):
+        return _fit_clv(dbt_vars)
+    import subprocess
+
+    code = "import sys; from customer_lifecycle.__main__ import _fit_clv; sys.exit(_fit_clv(sys.argv[1] or None))"
+    return subprocess.run([sys.executable, "-c", code, dbt_vars or ""], cwd=PROJECT_DIR).returncode
+
+
+def _fit_clv(dbt_vars: str | None) -> int:
+    """Fit the customer-value models where dbt cannot (PostgreSQL, Spark: no dbt Python models).
 
     Reads the summary groups of the current build from the warehouse, fits BG/NBD and Gamma-Gamma
-    with the same function as the DuckDB build's Python model, writes the table int_clv__model_fits
-    next to the groups, then rebuilds int_clv__model_parameters and every model downstream of it.
+    with the same function as the DuckDB build's Python model, and writes the table
+    int_clv__model_fits next to the groups.
     """
-    from .clv.warehouse import INPUT_MODELS, fit_models, read_inputs_postgres, write_fits_postgres
+    from .clv import warehouse
 
-    target = os.environ.get("LIFECYCLE_TARGET", "duckdb")
-    if target == "duckdb":
-        print("On DuckDB the customer-value models are fitted by `build` itself (the dbt Python model "
-              "int_clv__model_fits): nothing to do.")
-        return 0
     try:
-        nodes = _model_relations(INPUT_MODELS, args.vars)
+        nodes = _model_relations(warehouse.INPUT_MODELS, dbt_vars)
     except DbtFailed as err:
         print(f"Could not resolve the customer-value models: {err}", file=sys.stderr)
         return 1
-    conn = _pg_connect()
+    relations = {m: nodes[m]["relation_name"] for m in warehouse.INPUT_MODELS}
+    schema = nodes["int_clv__bgnbd_groups"]["schema"]
+    if _target().startswith("spark"):
+        from .spark import spark_session
+
+        session = spark_session()
+        read = lambda: warehouse.read_inputs_spark(session, relations)  # noqa: E731
+        write = lambda fits: warehouse.write_fits_spark(session, schema, fits)  # noqa: E731
+        close = session.stop
+    else:
+        conn = _pg_connect()
+        read = lambda: warehouse.read_inputs_postgres(conn, relations)  # noqa: E731
+        write = lambda fits: warehouse.write_fits_postgres(conn, schema, fits)  # noqa: E731
+        close = conn.close
     try:
         try:
-            frames = read_inputs_postgres(conn, {m: nodes[m]["relation_name"] for m in INPUT_MODELS})
+            frames = read()
         except Exception as err:  # noqa: BLE001 - reported with what to do
             print(f"Could not read the summary groups ({err}).\nBuild the project first: "
                   "python -m customer_lifecycle build", file=sys.stderr)
             return 1
-        fits = fit_models(frames["int_clv__settings"], frames["int_clv__bgnbd_groups"],
-                          frames["int_clv__spend_groups"], frames["int_clv__holdout_groups"], fitted_with="fit-clv")
-        relation = write_fits_postgres(conn, nodes["int_clv__bgnbd_groups"]["schema"], fits)
+        fits = warehouse.fit_models(frames["int_clv__settings"], frames["int_clv__bgnbd_groups"],
+                                    frames["int_clv__spend_groups"], frames["int_clv__holdout_groups"],
+                                    fitted_with="fit-clv")
+        relation = write(fits)
     finally:
-        conn.close()
+        close()
     print(f"Wrote {relation}:")
     for row in fits.itertuples(index=False):
         detail = (f"r={row.r:.6g} alpha={row.alpha:.6g} a={row.a:.6g} b={row.b:.6g}" if row.model_name != "gamma_gamma"
                   else f"p={row.p:.6g} q={row.q:.6g} gamma={row.gamma:.6g}") if row.status == "fitted" else row.message
         print(f"  {row.model_name:18} {row.status:7} {detail}")
-    if args.no_rebuild:
-        print("Now rebuild the models that use the fit: dbt build --select int_clv__model_parameters+")
+    return 0
+
+
+def cmd_fit_clv(args: argparse.Namespace) -> int:
+    """Refit the customer-value models on an existing build and rebuild the models that use them."""
+    if _target() == "duckdb":
+        print("On DuckDB the customer-value models are fitted by `build` itself (the dbt Python model "
+              "int_clv__model_fits): nothing to do.")
         return 0
-    dbt_args = ["build", "--select", "int_clv__model_parameters+"]
+    if _fit_clv(args.vars) != 0:
+        return 1
+    if args.no_rebuild:
+        print(f"Now rebuild the models that use the fit: dbt build --select {FIT_CONSUMERS}")
+        return 0
+    dbt_args = ["build", "--select", FIT_CONSUMERS]
     if args.vars:
         dbt_args += ["--vars", args.vars]
     try:
@@ -175,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--schema", default="raw")
     p.add_argument("--prefix", default="", help="file names are <prefix><table>, e.g. raw_ for seeds/demo")
     p.set_defaults(func=cmd_load_files)
-    p = sub.add_parser("fit-clv", help="fit the customer-value models on a PostgreSQL build (no dbt Python models there)")
+    p = sub.add_parser("fit-clv", help="refit the customer-value models of a PostgreSQL or Spark build (no dbt Python models there)")
     p.add_argument("--vars", help="the dbt vars of the build, as YAML (the same as for `build`)")
     p.add_argument("--no-rebuild", action="store_true", help="only write the fit; do not rebuild the models using it")
     p.set_defaults(func=cmd_fit_clv)

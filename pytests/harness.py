@@ -1,10 +1,14 @@
 """Builds of the project on a real engine, and queries against what they built."""
 from __future__ import annotations
 
+import atexit
 import json
+import math
 import os
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +19,8 @@ from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import load_into_postgres
 from customer_lifecycle.pgserver import PostgresServer
 
+from .spark_reader import SparkReader
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # A fixed 'now' for the future_timestamp check, so that builds in tests never depend on the clock.
@@ -24,6 +30,39 @@ DEMO_SEEDS = PROJECT_DIR / "seeds" / "demo"
 
 def postgres_required() -> bool:
     return os.environ.get("LIFECYCLE_REQUIRE_POSTGRES") == "1" or os.environ.get("CI") == "true"
+
+
+def spark_required() -> bool:
+    return os.environ.get("LIFECYCLE_REQUIRE_SPARK") == "1" or os.environ.get("CI") == "true"
+
+
+def spark_missing() -> str | None:
+    """Why Spark cannot run here (no Java, no pyspark or dbt-spark), or None."""
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (java) on PATH"
+    try:
+        import pyspark  # noqa: F401
+        import dbt.adapters.spark  # noqa: F401
+    except ImportError as exc:
+        return f"pyspark / dbt-spark not installed ({exc})"
+    return None
+
+
+# One query helper per Spark build (its work_dir), stopped before dbt runs on that build again.
+_SPARK_READERS: dict[Path, SparkReader] = {}
+
+
+def close_spark_reader(work_dir: Path) -> None:
+    reader = _SPARK_READERS.pop(Path(work_dir), None)
+    if reader is not None:
+        reader.close()
+
+
+def spark_env(work_dir: Path) -> dict[str, str]:
+    """The environment of a Spark build whose tables and catalogue live in work_dir."""
+    return {"LIFECYCLE_TARGET": "spark", "SPARK_LOCAL_IP": "127.0.0.1",
+            "LIFECYCLE_SPARK_WAREHOUSE": str(work_dir / "spark-warehouse"),
+            "LIFECYCLE_SPARK_METASTORE": str(work_dir / "metastore_db")}
 
 
 @dataclass
@@ -53,7 +92,11 @@ class Build:
     def query(self, sql: str) -> list[tuple]:
         """Run SQL; `{{ model_name }}` placeholders become the model's relation."""
         sql = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: self.relation(m.group(1)), sql)
-        if self.engine == "duckdb":
+        if self.engine == "spark":
+            if self.work_dir not in _SPARK_READERS:
+                _SPARK_READERS[self.work_dir] = SparkReader(self.env)
+            rows = _SPARK_READERS[self.work_dir].query(sql)
+        elif self.engine == "duckdb":
             con = duckdb.connect(self.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
             try:
                 rows = con.sql(sql).fetchall()
@@ -69,6 +112,12 @@ class Build:
                 conn.close()
         return [tuple(normalise(v) for v in row) for row in rows]
 
+    def columns(self, model: str) -> list[str]:
+        """The model's columns, in order (from the manifest's YAML when documented, else the table)."""
+        manifest = json.loads((self.work_dir / "target" / "manifest.json").read_text())
+        node = next(n for n in manifest["nodes"].values() if n["name"] == model and n["resource_type"] == "model")
+        return list(node["columns"])
+
     def rows(self, model: str, order_by: str) -> list[tuple]:
         return self.query(f"select * from {{{{ {model} }}}} order by {order_by}")
 
@@ -82,6 +131,40 @@ def normalise(value):
     return value
 
 
+def comparable(rows: list[tuple]) -> list[tuple]:
+    """Rows in a canonical order; floats are compared separately (within 1e-9 relative)."""
+    def key(row):
+        return tuple((v is None, "" if isinstance(v, float) else str(v)) for v in row)
+    return sorted(rows, key=key)
+
+
+def assert_same_tables(got_build: Build, want_build: Build, models: list[str], decimal_rel_tol=None,
+                       columns: dict[str, str] | None = None) -> None:
+    """Every model has the same rows in both builds (any order). Doubles agree within 1e-9 relative:
+    aggregates over rows in another physical order may differ in the last bits of a double.
+    decimal_rel_tol(value) -> tolerance for a decimal (as its exact string; default 0: equal).
+    columns: model -> the select list to compare (default *)."""
+    for model in models:
+        select = (columns or {}).get(model, "*")
+        got = comparable(got_build.query(f"select {select} from {{{{ {model} }}}}"))
+        want = comparable(want_build.query(f"select {select} from {{{{ {model} }}}}"))
+        assert len(got) == len(want), f"{model}: {len(got)} rows in {got_build.work_dir}, {len(want)} in {want_build.work_dir}"
+        for got_row, want_row in zip(got, want):
+            assert len(got_row) == len(want_row), (model, got_row, want_row)
+            for g, w in zip(got_row, want_row):
+                if isinstance(w, float) and isinstance(g, float):
+                    assert math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12), (model, got_row, want_row)
+                elif decimal_rel_tol and isinstance(g, str) and isinstance(w, str) and g != w and _is_number(g) \
+                        and _is_number(w) and decimal_rel_tol(w):
+                    assert math.isclose(float(g), float(w), rel_tol=decimal_rel_tol(w)), (model, got_row, want_row)
+                else:
+                    assert g == w, (model, got_row, want_row)
+
+
+def _is_number(text: str) -> bool:
+    return re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text) is not None
+
+
 def build(
     engine: str,
     work_dir: Path,
@@ -92,21 +175,27 @@ def build(
     dbt_vars: dict | None = None,
     pg_schema: str | None = None,
     file_prefix: str = "",
+    cli: bool = False,
 ) -> Build:
     """Run `dbt build` (or `args`) on a fresh database.
 
     data_dir: raw files (bring-your-own-data); none means the bundled demo seeds. On PostgreSQL
     the files are loaded into a raw schema first, as a user would with `load-files`.
+    cli: run `python -m customer_lifecycle build` (the user's one command) instead of dbt.
     """
     work_dir = Path(work_dir)
+    close_spark_reader(work_dir)
     # Each build gets its own schemas on a shared server, so builds never overwrite each other.
     pg_schema = pg_schema or "b_" + re.sub(r"[^a-z0-9_]", "_", work_dir.name.lower())[:40]
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
     env = {"LIFECYCLE_DATA_DIR": "", "LIFECYCLE_RAW_SCHEMA": "", "LIFECYCLE_TARGET": engine}
-    if engine == "duckdb":
-        env["LIFECYCLE_DUCKDB_PATH"] = str(work_dir / "lifecycle.duckdb")
+    if engine in ("duckdb", "spark"):
+        if engine == "duckdb":
+            env["LIFECYCLE_DUCKDB_PATH"] = str(work_dir / "lifecycle.duckdb")
+        else:
+            env.update(spark_env(work_dir))
         if data_dir is not None:
             env["LIFECYCLE_DATA_DIR"] = str(data_dir)
     else:
@@ -124,9 +213,20 @@ def build(
             env["LIFECYCLE_RAW_SCHEMA"] = raw_schema
         conn.close()
     all_vars = {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
-    dbt_args = list(args or ["build"]) + ["--vars", json.dumps(all_vars)]
-    result = run_dbt(dbt_args, env=env, work_dir=work_dir, check=False)
+    if cli:
+        result = run_cli(["build", "--vars", json.dumps(all_vars)], env, work_dir)
+    else:
+        dbt_args = list(args or ["build"]) + ["--vars", json.dumps(all_vars)]
+        result = run_dbt(dbt_args, env=env, work_dir=work_dir, check=False)
     return Build(engine, work_dir, env, result.stdout, result.returncode, server)
+
+
+def run_cli(args: list[str], env: dict[str, str], work_dir: Path) -> subprocess.CompletedProcess:
+    """`python -m customer_lifecycle <args>` with dbt's target/ and logs/ in work_dir."""
+    full_env = {**os.environ, **env, "DO_NOT_TRACK": "1",
+                "DBT_TARGET_PATH": str(work_dir / "target"), "DBT_LOG_PATH": str(work_dir / "logs")}
+    return subprocess.run([sys.executable, "-m", "customer_lifecycle", *args], cwd=PROJECT_DIR, env=full_env,
+                          text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def build_again(
@@ -141,8 +241,9 @@ def build_again(
     on the raw data now in data_dir: on DuckDB read in place, on PostgreSQL reloaded into the same
     raw schema, as a warehouse's raw tables would be refreshed."""
     env = dict(previous.env)
+    close_spark_reader(previous.work_dir)
     if data_dir is not None:
-        if previous.engine == "duckdb":
+        if previous.engine in ("duckdb", "spark"):
             env["LIFECYCLE_DATA_DIR"] = str(data_dir)
         else:
             conn = previous.server.connect()
@@ -161,3 +262,6 @@ def model_names(b: Build, folder: str) -> list[str]:
         node["name"] for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and node["original_file_path"].startswith(f"models/{folder}/")
     )
+
+
+atexit.register(lambda: [close_spark_reader(work_dir) for work_dir in list(_SPARK_READERS)])

@@ -27,7 +27,7 @@ from customer_lifecycle.clv.warehouse import FIT_COLUMNS, fit_models, write_fits
 from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.generator import generate
 
-from .harness import FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, build
+from .harness import DEMO_SEEDS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, build
 
 # [FHL05a] Table 1 / section 4 (39-week calibration period of the CDNOW sample), and [FHL05b].
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -261,14 +261,32 @@ def rebuild_clv(b, select="int_clv__model_parameters+", command="build", **dbt_v
 
 
 @pytest.fixture(scope="module")
-def pg_fitted(demo_builds, pg_server):
-    """The demo on PostgreSQL after `python -m customer_lifecycle fit-clv` (which rebuilds the models)."""
-    pg = demo_builds("postgres")
-    before = parameters(pg)
-    assert set(before["status"]) == {"not_fitted"}, before["status"]
-    result = run_fit_clv(pg)
-    assert result.returncode == 0, result.stdout[-5000:]
+def pg_fitted(pg_server, tmp_path_factory):
+    """The demo on PostgreSQL by the user's one command, `python -m customer_lifecycle build`: dbt up
+    to the summary groups, the fit (no dbt Python models on PostgreSQL), then the models using it."""
+    pg = build("postgres", tmp_path_factory.mktemp("demo-postgres-cli"), server=pg_server, data_dir=DEMO_SEEDS,
+               file_prefix="raw_", cli=True)
+    assert pg.ok, pg.output[-5000:]
     return pg
+
+
+def test_postgres_build_alone_fits_without_warnings(pg_fitted):
+    fits = parameters(pg_fitted)
+    assert set(fits["status"]) == {"fitted"}
+    assert pg_fitted.query("select distinct fitted_with from {{ fct_clv_model_parameters }}") == [("fit-clv",)]
+    warned = [int(n) for n in re.findall(r"WARN=(\d+)", pg_fitted.output)]
+    assert warned and not any(warned), re.findall(r"Done\. .*", pg_fitted.output)
+
+
+def test_fit_clv_refits_in_place(pg_fitted):
+    """`fit-clv` again on the same data: the same fit (the fit is a function of the groups alone)."""
+    before = parameters(pg_fitted)
+    result = run_fit_clv(pg_fitted)
+    assert result.returncode == 0, result.stdout[-5000:]
+    after = parameters(pg_fitted)
+    assert set(after["status"]) == {"fitted"}
+    for name in ("r", "alpha", "a", "b", "p", "q", "gamma"):
+        assert after[name].tolist() == before[name].tolist(), name
 
 
 def test_postgres_fit_clv_finds_the_duckdb_parameters(demo_builds, pg_fitted):

@@ -18,7 +18,6 @@ and the customers whose stage the time rules move.
 from __future__ import annotations
 
 import csv
-import math
 import random
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -28,7 +27,7 @@ import pytest
 
 from customer_lifecycle.generator import generate
 
-from .harness import build, build_again, model_names
+from .harness import assert_same_tables, build, build_again, model_names, spark_missing, spark_required
 
 CUT_A, CUT_B1, CUT_B2 = date(2026, 2, 28), date(2026, 4, 15), date(2026, 6, 30)
 TIME_ONLY_AS_OF = CUT_B2 + timedelta(days=60)
@@ -161,28 +160,6 @@ def story(tmp_path_factory):
     return story
 
 
-def comparable(rows: list[tuple]) -> list[tuple]:
-    """Rows in a canonical order; floats are compared separately (within 1e-9 relative)."""
-    def key(row):
-        return tuple((v is None, "" if isinstance(v, float) else str(v)) for v in row)
-    return sorted(rows, key=key)
-
-
-def assert_same_tables(incremental, full, models: list[str]) -> None:
-    for model in models:
-        got = comparable(incremental.query(f"select * from {{{{ {model} }}}}"))
-        want = comparable(full.query(f"select * from {{{{ {model} }}}}"))
-        assert len(got) == len(want), f"{model}: {len(got)} rows incrementally, {len(want)} on a full refresh"
-        for got_row, want_row in zip(got, want):
-            for g, w in zip(got_row, want_row):
-                if isinstance(w, float) and isinstance(g, float):
-                    # Aggregates over tables whose rows lie in another physical order may differ in
-                    # the last bits of a double; everything else must be equal to the letter.
-                    assert math.isclose(g, w, rel_tol=1e-9, abs_tol=1e-12), (model, got_row, want_row)
-                else:
-                    assert g == w, (model, got_row, want_row)
-
-
 def compared_models(b) -> list[str]:
     return model_names(b, "marts") + INCREMENTAL_MODELS + ["stg_shop__quarantined_rows"]
 
@@ -215,21 +192,40 @@ def expected_recency_stage(orders: list[dict], on: date) -> str | None:
     return "churned" if idle > CHURN_AFTER else "at_risk" if idle > AT_RISK_AFTER else None
 
 
+@pytest.fixture(scope="module", params=["duckdb", "postgres", "spark"])
+def engine(request):
+    """DuckDB and PostgreSQL delete and append a touched person's rows; Spark overwrites the
+    partitions (buckets of persons) that hold them."""
+    if request.param == "spark":
+        reason = spark_missing()
+        if reason:
+            if spark_required():
+                pytest.fail(f"Spark is required here (CI / LIFECYCLE_REQUIRE_SPARK=1): {reason}")
+            pytest.skip(reason)
+    return request.param
+
+
+NO_TESTS = ["build", "--exclude-resource-type", "test", "unit_test"]
+
+
 @pytest.fixture(scope="module")
 def runs(engine, story, tmp_path_factory, request):
-    """The incremental sequence A, B1, B2, B3 on one database, with a full refresh beside each step."""
+    """The incremental sequence A, B1, B2, B3 on one database, with a full refresh beside each step.
+    On Spark the data tests are left out of the incremental runs too (they run in test_spark.py's
+    demo build): a Spark query costs about a second, and the point here is the tables."""
     server = request.getfixturevalue("pg_server") if engine == "postgres" else None
     tag = f"inc-{engine}"
-    incremental = build(engine, tmp_path_factory.mktemp(tag), data_dir=story.dirs["A"], server=server)
+    runs_args = NO_TESTS if engine == "spark" else None
+    incremental = build(engine, tmp_path_factory.mktemp(tag), data_dir=story.dirs["A"], server=server,
+                        args=runs_args)
     assert incremental.ok, incremental.output[-5000:]
     steps = {"A": observe(incremental, story)}
     for step, data, dbt_vars in [("B1", "B1", {}), ("B2", "B2", {}),
                                  ("B3", "B2", {"as_of_date": TIME_ONLY_AS_OF.isoformat()})]:
-        incremental = build_again(incremental, data_dir=story.dirs[data], dbt_vars=dbt_vars)
+        incremental = build_again(incremental, data_dir=story.dirs[data], dbt_vars=dbt_vars, args=runs_args)
         assert incremental.ok, f"{step}:\n" + incremental.output[-5000:]
         full = build(engine, tmp_path_factory.mktemp(f"{tag}-full-{step}"), data_dir=story.dirs[data],
-                     server=server, args=["build", "--exclude-resource-type", "test", "unit_test"],
-                     dbt_vars=dbt_vars)
+                     server=server, args=NO_TESTS, dbt_vars=dbt_vars)
         assert full.ok, f"full {step}:\n" + full.output[-5000:]
         steps[step] = observe(incremental, story)
         # Each step's comparison happens now: the next step overwrites the same database.

@@ -5,10 +5,11 @@ int_clv__spend_groups and int_clv__holdout_groups into the rows of the fit table
 (FIT_COLUMNS): one row per model. Two routes call it, so that every engine gets the same fit:
 
   * DuckDB: the dbt Python model int_clv__model_fits (inside `dbt build`);
-  * other engines (PostgreSQL has no dbt Python models): `python -m customer_lifecycle fit-clv`,
-    which reads the groups from the warehouse, calls fit_models and writes the rows into the
-    table int_clv__model_fits beside the groups (write_fits_postgres); the SQL model
-    int_clv__model_parameters reads it from there.
+  * other engines (PostgreSQL and Spark have no dbt Python models here): `python -m
+    customer_lifecycle build` (and `fit-clv`) reads the groups from the warehouse once dbt has
+    built them, calls fit_models and writes the rows into the table int_clv__model_fits beside
+    the groups (write_fits_postgres, write_fits_spark); the SQL model int_clv__model_parameters
+    reads it from there, in the same command.
 
 A fit that fails (too few repeat buyers, no convergence, an estimate at the edge of the search
 range, ... : CLVFitError) gives a row with status 'failed', the reason code and the message, and
@@ -213,4 +214,29 @@ def write_fits_postgres(conn, schema: str, fits: pd.DataFrame) -> str:
             cur.execute(f"insert into {relation} ({', '.join(columns)}) values ({placeholders})",
                         [_sql_value(v) for v in record])
     conn.commit()
+    return relation
+
+
+_SPARK_TYPES = {"varchar": "string", "boolean": "boolean", "double precision": "double", "bigint": "bigint",
+                "date": "date"}
+
+
+def read_inputs_spark(session, relations: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """The input models as DataFrames, read through a SparkSession. relations: model -> relation name."""
+    frames = {}
+    for model in INPUT_MODELS:
+        result = session.sql(f"select * from {relations[model]}")
+        frames[model] = pd.DataFrame([tuple(row) for row in result.collect()], columns=result.columns)
+    return frames
+
+
+def write_fits_spark(session, schema: str, fits: pd.DataFrame) -> str:
+    """Replace <schema>.int_clv__model_fits with `fits` (a Parquet table); returns the relation name."""
+    from pyspark.sql.types import _parse_datatype_string
+
+    relation = f"`{schema}`.`{FIT_TABLE}`"
+    ddl = ", ".join(f"{name} {_SPARK_TYPES[sql_type]}" for name, sql_type in FIT_COLUMNS.items())
+    records = [[_sql_value(v) for v in record] for record in fits[list(FIT_COLUMNS)].itertuples(index=False)]
+    frame = session.createDataFrame(records, schema=_parse_datatype_string(ddl))
+    frame.write.mode("overwrite").format("parquet").saveAsTable(relation)
     return relation

@@ -63,10 +63,10 @@ clv_term_index as (
 
 clv_parameters as (
     select
-        cast(r as double precision) as r,
-        cast(alpha as double precision) as alpha,
-        cast(a as double precision) as a,
-        cast(b as double precision) as b
+        cast(r as {{ type_double() }}) as r,
+        cast(alpha as {{ type_double() }}) as alpha,
+        cast(a as {{ type_double() }}) as a,
+        cast(b as {{ type_double() }}) as b
     from {{ parameters }}
 ),
 
@@ -76,8 +76,8 @@ clv_groups as (
         {{ key }},
         {%- endfor %}
         cast(frequency as {{ dbt.type_int() }}) as clv_frequency,
-        cast(recency as double precision) as clv_recency,
-        cast(age as double precision) as clv_age
+        cast(recency as {{ type_double() }}) as clv_recency,
+        cast(age as {{ type_double() }}) as clv_age
     from {{ groups }}
 ),
 
@@ -86,14 +86,14 @@ clv_points as (
     select
         ages.clv_frequency,
         ages.clv_age,
-        cast(ages.clv_frequency as double precision) as x,
+        cast(ages.clv_frequency as {{ type_double() }}) as x,
         ages.clv_age as t_age,
         clv_steps.step_number,
         clv_parameters.r,
         clv_parameters.alpha,
         clv_parameters.a,
         clv_parameters.b,
-        clv_steps.step_number * (cast({{ horizon }} as double precision) / {{ periods }}) as horizon_t
+        clv_steps.step_number * (cast({{ horizon }} as {{ type_double() }}) / {{ periods }}) as horizon_t
     from (select distinct clv_frequency, clv_age from clv_groups) as ages
     cross join clv_parameters
     cross join clv_steps
@@ -123,7 +123,7 @@ clv_series_inputs as (
             else (a + b - 1 - r) * z
         end as first_term,
         case when is_direct_form then (r + x) * log_decay else (a - 1) * log_decay end as decay_exponent,
-        case when is_direct_form then c / (a - 1) else cast(1 as double precision) end as prefactor,
+        case when is_direct_form then c / (a - 1) else cast(1 as {{ type_double() }}) end as prefactor,
         cast(
             least({{ max_terms }}, {{ bucket }} * ceil((ceil(40 / (1 - z)) + 20) / {{ bucket }}))
             as {{ dbt.type_int() }}
@@ -161,7 +161,7 @@ clv_factors as (
         clv_frequencies.clv_frequency,
         clv_term_index.term_index,
         case
-            when clv_term_index.term_index = 0 then cast(1 as double precision)
+            when clv_term_index.term_index = 0 then cast(1 as {{ type_double() }})
             else (clv_frequencies.series_a + clv_term_index.term_index)
                 * (clv_frequencies.series_b + clv_term_index.term_index)
                 / ((clv_frequencies.c + clv_term_index.term_index) * (clv_term_index.term_index + 1))
@@ -196,7 +196,7 @@ clv_terms as (
         clv_series.step_number,
         clv_term_index.term_index = clv_series.term_budget - 1 as is_last_term,
         case
-            when clv_series.first_term = 0 or clv_factor_products.zero_factors > 0 then cast(0 as double precision)
+            when clv_series.first_term = 0 or clv_factor_products.zero_factors > 0 then cast(0 as {{ type_double() }})
             else
                 (case when clv_series.first_term < 0 then -1 else 1 end)
                 * (case when clv_factor_products.negative_factors % 2 = 1 then -1 else 1 end)
@@ -280,7 +280,7 @@ clv_alive_expectations as (
 clv_alive_increments as (
     select
         *,
-        expected_if_alive - lag(expected_if_alive, 1, cast(0 as double precision)) over (
+        expected_if_alive - lag(expected_if_alive, 1, cast(0 as {{ type_double() }})) over (
             partition by clv_frequency, clv_age order by step_number
         ) as expected_if_alive_in_step
     from clv_alive_expectations
@@ -317,7 +317,7 @@ clv_scores as (
     select
         clv_group_alive.*,
         case
-            when clv_group_alive.clv_frequency = 0 then cast(1 as double precision)
+            when clv_group_alive.clv_frequency = 0 then cast(1 as {{ type_double() }})
             when clv_group_alive.log_odds_dead >= 0
                 then {{ clv_exp('-clv_group_alive.log_odds_dead') }}
                 / ({{ clv_exp('-clv_group_alive.log_odds_dead') }} + 1)
@@ -348,7 +348,7 @@ from clv_scores
 
 {#- exp(v), or 0 where it underflows (PostgreSQL raises on underflow instead of returning 0). -#}
 {% macro clv_exp(v) -%}
-    (case when {{ v }} < -745 then cast(0 as double precision) else exp({{ v }}) end)
+    (case when {{ v }} < -745 then cast(0 as {{ type_double() }}) else exp({{ v }}) end)
 {%- endmacro %}
 
 {#- exp(v) - 1 without cancellation for small v (neither engine has expm1): Taylor series below
@@ -363,7 +363,7 @@ from clv_scores
 {#- ln(1 + v) without cancellation for small v: Taylor series below 1e-5. -#}
 {% macro clv_log1p(v) -%}
     (case
-        when abs({{ v }}) < 1e-5 then {{ v }} * (1 - {{ v }} * (cast(1 as double precision) / 2 - {{ v }} / 3))
+        when abs({{ v }}) < 1e-5 then {{ v }} * (1 - {{ v }} * (cast(1 as {{ type_double() }}) / 2 - {{ v }} / 3))
         else ln(1 + {{ v }})
     end)
 {%- endmacro %}

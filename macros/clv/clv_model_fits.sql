@@ -27,11 +27,11 @@
         ('is_converged', 'boolean', 'is_converged'),
     ] -%}
     {%- for name in clv_parameter_names() -%}
-        {%- do columns.append((name, 'double precision', name)) -%}
-        {%- do columns.append((name ~ '_std_error', 'double precision', name ~ '_std_error')) -%}
+        {%- do columns.append((name, type_double(), name)) -%}
+        {%- do columns.append((name ~ '_std_error', type_double(), name ~ '_std_error')) -%}
     {%- endfor -%}
     {%- do columns.extend([
-        ('log_likelihood', 'double precision', 'log_likelihood'),
+        ('log_likelihood', type_double(), 'log_likelihood'),
         ('customers', dbt.type_bigint(), 'customers'),
         ('repeat_buyers', dbt.type_bigint(), 'repeat_buyers'),
         ('groups', dbt.type_bigint(), 'fit_groups'),

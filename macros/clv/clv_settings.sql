@@ -54,7 +54,7 @@
 
 {#- A number of days expressed in the model's time unit, as a double precision SQL expression. -#}
 {% macro clv_in_time_unit(days_expr) -%}
-    cast({{ days_expr }} as double precision) / {{ clv_settings()['days_per_unit'] }}
+    cast({{ days_expr }} as {{ type_double() }}) / {{ clv_settings()['days_per_unit'] }}
 {%- endmacro %}
 
 {#- The type of model scores (probabilities, expected counts, expected values): a decimal with 10

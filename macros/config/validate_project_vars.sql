@@ -23,7 +23,7 @@
 
     {%- for name in ['at_risk_after_days', 'churn_after_days', 'loyalty_min_orders', 'advocacy_referral_window_days',
                      'session_timeout_minutes', 'cart_abandonment_window_days', 'cart_recovery_window_days',
-                     'attribution_window_days', 'acquisition_value_window_days'] -%}
+                     'attribution_window_days', 'acquisition_value_window_days', 'unit_buckets'] -%}
         {%- if not is_positive_whole_number(var(name)) -%}
             {%- do problems.append(name ~ " must be a positive whole number, got '" ~ var(name) ~ "'") -%}
         {%- endif -%}

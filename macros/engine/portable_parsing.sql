@@ -52,6 +52,17 @@
     end
 {%- endmacro %}
 
+{#- Spark casts ISO 8601 text with an offset to UTC (session time zone UTC) but wants seconds
+    before an offset and minutes in it: '10:00+02' is written '10:00:00+02:00' first. -#}
+{% macro spark__try_timestamp_utc(expr) -%}
+    case
+        when {{ regex_full_match(expr, iso_timestamp_pattern()) }}
+            then try_cast(regexp_replace(regexp_replace({{ expr }},
+                '^([0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2})(?=$|Z|[+-])', '$1:00'),
+                '(:[0-9]{2}(?:[.][0-9]+)?)([+-][0-9]{2})$', '$1$2:00') as timestamp)
+    end
+{%- endmacro %}
+
 {#- A text value as a date, or null. -#}
 {% macro try_date(expr) -%}
     {{ return(adapter.dispatch('try_date', 'customer_lifecycle')(expr)) }}

@@ -5,7 +5,7 @@
     last build and that build succeeded.
 -#}
 {% macro build_state_relation() -%}
-    {{ return(api.Relation.create(database=target.database, schema=target.schema, identifier='lifecycle_build_state')) }}
+    {{ return(api.Relation.create(database=target.get('database'), schema=target.schema, identifier='lifecycle_build_state')) }}
 {%- endmacro %}
 
 {#- on-run-end: record this invocation when it built the unit digests. -#}
@@ -15,6 +15,9 @@
     {%- if not built_digests -%}{{ return('') }}{%- endif -%}
     {%- set failed = results | selectattr('status', 'in', ['error', 'fail', 'skipped', 'runtime error']) | list -%}
     {%- set relation = build_state_relation() -%}
+    {#- The target schema itself holds no model when every model has a custom schema (Spark creates
+        only the schemas of models). -#}
+    {%- do adapter.create_schema(relation) -%}
     {%- do run_query(
         'create table if not exists ' ~ relation ~ ' (invocation_id ' ~ dbt.type_string() ~ ', finished_at '
         ~ dbt.type_timestamp() ~ ', succeeded boolean)') -%}

@@ -11,6 +11,7 @@
         'campaign_types', 'at_risk_after_days', 'churn_after_days', 'loyalty_min_orders',
         'nps_promoter_min_score', 'nps_passive_min_score', 'advocacy_referral_window_days',
         'consideration_event_types', 'session_timeout_minutes', 'funnels', 'funnel_window_days',
+        'unit_buckets',
     ]) }}
 {%- endmacro %}
 

@@ -8,7 +8,31 @@
     the touched units (delete_touched_rows, a pre-hook) and inserts them recomputed
     (touched_filter in its SQL): appending replaced units, which is the same on every engine that
     can delete rows.
+    Spark (Parquet tables, no row deletes) replaces whole partitions instead: each incremental
+    table is partitioned by unit_bucket = pmod(xxhash64(unit), var unit_buckets), a run recomputes
+    every unit of the touched buckets, drops those partitions and writes them again
+    (insert_overwrite). The result is the same table.
 -#}
+
+{#- The incremental strategy of the models that are incremental by unit. -#}
+{% macro unit_incremental_strategy() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'append') }}
+{%- endmacro %}
+
+{#- Their partitioning: by unit_bucket on Spark, none elsewhere. -#}
+{% macro unit_partition_by() -%}
+    {{ return(['unit_bucket'] if target.type == 'spark' else none) }}
+{%- endmacro %}
+
+{#- The bucket of a unit (Spark's partition key of the incremental tables). -#}
+{% macro unit_bucket(column) -%}
+    pmod(xxhash64({{ column }}), {{ var('unit_buckets') | int }})
+{%- endmacro %}
+
+{#- The extra last column of an incremental model's final select on Spark: `, <bucket> as unit_bucket`. -#}
+{% macro unit_bucket_column(column) -%}
+    {%- if target.type == 'spark' -%}, {{ unit_bucket(column) }} as unit_bucket{%- endif -%}
+{%- endmacro %}
 
 {#- Beside the unit digests (digests: their relation). Not a dbt node: a copy made by a hook. -#}
 {% macro applied_digests_relation(digests) -%}
@@ -27,6 +51,16 @@
         ~ dbt.string_literal(relation.schema | replace("'", "''")) ~ " and table_name = "
         ~ dbt.string_literal(relation.identifier | replace("'", "''"))) -%}
     {{ return(found.rows[0][0] > 0) }}
+{%- endmacro %}
+
+{#- Spark has no information_schema; SHOW TABLES asks the catalogue (its pattern treats only * and
+    | as special, and neither can be in a dbt identifier). -#}
+{% macro spark__relation_exists(relation) -%}
+    {%- set schemas = run_query("show schemas like " ~ dbt.string_literal(relation.schema | replace("'", "\\'"))) -%}
+    {%- if schemas.rows | length == 0 -%}{{ return(false) }}{%- endif -%}
+    {%- set found = run_query("show tables in " ~ adapter.quote(relation.schema) ~ " like "
+        ~ dbt.string_literal(relation.identifier | replace("'", "\\'"))) -%}
+    {{ return(found.rows | length > 0) }}
 {%- endmacro %}
 
 {#- Pre-hook of int_changes__unit_digests: keep the digests the tables were last built from, or
@@ -71,14 +105,38 @@
     {%- do ref('int_changes__touched_units') -%}
     {%- do ref('int_as_of_date') -%}
     {%- if is_incremental() and incremental_mode() == 'changes' -%}
+        {%- if target.type == 'spark' %}
+        where {{ unit_bucket(column) }} in ({{ touched_buckets_sql(unit) }})
+        {%- else %}
         where {{ column }} in (
             select unit_id from {{ ref('int_changes__touched_units') }} where unit_type = '{{ unit }}'
         )
+        {%- endif -%}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro touched_buckets_sql(unit) -%}
+    select distinct {{ unit_bucket('unit_id') }} from {{ ref('int_changes__touched_units') }} where unit_type = '{{ unit }}'
 {%- endmacro %}
 
 {#- Pre-hook of an incremental model: remove the rows that this run inserts again. -#}
 {% macro delete_touched_rows(column, unit='person') -%}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
+    {{ return(adapter.dispatch('delete_touched_rows', 'customer_lifecycle')(column, unit)) }}
+{%- endmacro %}
+
+{% macro default__delete_touched_rows(column, unit) -%}
     delete from {{ this }} {{ touched_filter(column, unit) }}
+{%- endmacro %}
+
+{#- Spark: all partitions on a full run, else the touched buckets' partitions (also those that
+    this run leaves empty, which insert_overwrite alone would keep). -#}
+{% macro spark__delete_touched_rows(column, unit) -%}
+    {%- if incremental_mode() != 'changes' -%}
+        {{ return('truncate table ' ~ this) }}
+    {%- endif -%}
+    {%- set buckets = run_query(touched_buckets_sql(unit)).columns[0].values() | list -%}
+    {%- if buckets | length == 0 -%}{{ return('') }}{%- endif -%}
+    alter table {{ this }} drop if exists
+    {%- for bucket in buckets | sort %} partition (unit_bucket = {{ bucket | int }}){{ ',' if not loop.last }}{% endfor %}
 {%- endmacro %}

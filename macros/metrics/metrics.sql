@@ -2,7 +2,15 @@
 
 {#- A floating-point column type that is 8 bytes on every engine (DuckDB's `float` is 4 bytes). -#}
 {% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'customer_lifecycle')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
     double precision
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
 {%- endmacro %}
 
 {#- numerator / denominator as a fraction, computed in double precision on every engine (so the

@@ -54,11 +54,6 @@
 {%- endmacro %}
 
 {% macro locate_raw_file(table) -%}
-    {%- if target.type != 'duckdb' -%}
-        {{ exceptions.raise_compiler_error(
-            "raw_data_dir (file input) is read by DuckDB; on " ~ target.type ~ " load the files into tables "
-            ~ "(python -m customer_lifecycle load-files) and set raw_schema instead.") }}
-    {%- endif -%}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
     {%- set dir = var('raw_data_dir').rstrip('/') -%}
     {%- set candidates = [
@@ -67,11 +62,7 @@
         (dir ~ '/' ~ table ~ '/*.csv', 'csv'),
         (dir ~ '/' ~ table ~ '/*.parquet', 'parquet'),
     ] -%}
-    {%- set found = [] -%}
-    {%- for path, fmt in candidates -%}
-        {%- set hits = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
-        {%- if hits > 0 -%}{%- do found.append((path, fmt)) -%}{%- endif -%}
-    {%- endfor -%}
+    {%- set found = present_raw_files(dir, candidates) -%}
     {%- if found | length > 1 -%}
         {{ exceptions.raise_compiler_error("Raw table '" ~ table ~ "' is given more than once in " ~ dir ~ ": "
             ~ (found | map('first') | join(', ')) ~ ". Keep one.") }}
@@ -79,14 +70,77 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set path, fmt = found[0] -%}
+    {{ return({'from': raw_file_scan(table, path, fmt), 'where': 'file ' ~ path}) }}
+{%- endmacro %}
+
+{#- The (path, format) candidates that match at least one file. -#}
+{% macro present_raw_files(dir, candidates) -%}
+    {{ return(adapter.dispatch('present_raw_files', 'customer_lifecycle')(dir, candidates)) }}
+{%- endmacro %}
+
+{% macro default__present_raw_files(dir, candidates) -%}
+    {%- set found = [] -%}
+    {%- for path, fmt in candidates -%}
+        {%- set hits = run_query("select count(*) from glob(" ~ dbt.string_literal(path | replace("'", "''")) ~ ")").columns[0].values()[0] -%}
+        {%- if hits > 0 -%}{%- do found.append((path, fmt)) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{% macro postgres__present_raw_files(dir, candidates) -%}
+    {{ exceptions.raise_compiler_error(
+        "raw_data_dir (file input) is read by DuckDB and Spark; on PostgreSQL load the files into tables "
+        ~ "(python -m customer_lifecycle load-files) and set raw_schema instead.") }}
+{%- endmacro %}
+
+{#- Spark lists the directory once (the binaryFile source reads only paths when only the path is
+    selected) and matches the candidates: <dir>/<table>.<ext> or one file level below <dir>/<table>/. -#}
+{% macro spark__present_raw_files(dir, candidates) -%}
+    {%- do run_query("create or replace temporary view raw_file_listing using binaryFile options (path "
+        ~ spark_string_literal(dir) ~ ", recursiveFileLookup 'true')") -%}
+    {%- set listed = [] -%}
+    {%- for row in run_query("select path from raw_file_listing").rows -%}
+        {%- do listed.append(modules.re.sub('^file:(//)?', '', row[0])) -%}
+    {%- endfor -%}
+    {%- set found = [] -%}
+    {%- for path, fmt in candidates -%}
+        {%- set pattern = '^' ~ (modules.re.escape(path) | replace('\\*', '[^/]*')) ~ '$' -%}
+        {%- set hits = [] -%}
+        {%- for file in listed if modules.re.match(pattern, file) -%}{%- do hits.append(file) -%}{%- endfor -%}
+        {%- if hits -%}{%- do found.append((path, fmt)) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- What staging selects from for a raw file: a table function on DuckDB, a temporary view over
+    the file on Spark (same fixed CSV dialect). -#}
+{% macro raw_file_scan(table, path, fmt) -%}
+    {{ return(adapter.dispatch('raw_file_scan', 'customer_lifecycle')(table, path, fmt)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_scan(table, path, fmt) -%}
+    {%- set literal = dbt.string_literal(path | replace("'", "''")) -%}
     {%- if fmt == 'csv' -%}
         {#- The dialect is fixed (RFC 4180: comma, double quotes, header line, no comment lines) so that
             a malformed file fails, naming the file, instead of being read some other way. -#}
-        {%- set scan = "read_csv('" ~ path ~ "', " ~ raw_csv_options() ~ ")" -%}
+        {{ return("read_csv(" ~ literal ~ ", " ~ raw_csv_options() ~ ")") }}
     {%- else -%}
-        {%- set scan = "read_parquet('" ~ path ~ "')" -%}
+        {{ return("read_parquet(" ~ literal ~ ")") }}
     {%- endif -%}
-    {{ return({'from': scan, 'where': 'file ' ~ path}) }}
+{%- endmacro %}
+
+{% macro spark__raw_file_scan(table, path, fmt) -%}
+    {%- set view = 'raw_file__' ~ table -%}
+    {%- set options = "header 'true', quote '\"', escape '\"', mode 'FAILFAST', multiLine 'true', inferSchema 'false'"
+        if fmt == 'csv' else "mergeSchema 'false'" -%}
+    {%- do run_query("create or replace temporary view " ~ view ~ " using " ~ fmt ~ " options (path "
+        ~ spark_string_literal(path) ~ ", " ~ options ~ ")") -%}
+    {{ return(view) }}
+{%- endmacro %}
+
+{#- A Spark SQL string literal (Spark reads backslash escapes inside quotes). -#}
+{% macro spark_string_literal(value) -%}
+    {{ return("'" ~ (value | replace('\\', '\\\\') | replace("'", "\\'")) ~ "'") }}
 {%- endmacro %}
 
 {#- Is the raw table present? (Used to skip reference checks against absent optional tables.) -#}

@@ -1,6 +1,10 @@
+{{ config(materialized="table") }}
+
 {#- BG/NBD scores of every (frequency, recency, age) group as of as_of_date: P(alive), expected
-    purchases over the horizon, and the same discounted (docs block `clv_scoring`). Scored once per
-    group, not per customer; a group is scored only when the BG/NBD fit has status 'fitted'. -#}
+    purchases over the horizon, and the same discounted (docs block `clv_scoring`). Scored once
+    per group, not per customer; a group is scored only when the BG/NBD fit has status 'fitted'.
+    A table, not a view: the series is summed once, not again in every model and test that reads
+    it (Spark recomputes a view each time). -#}
 {%- set settings = clv_settings() -%}
 with
 

@@ -1,5 +1,9 @@
-{#- Expected purchases in the holdout period of every calibration group, from the BG/NBD fitted on
-    data up to the calibration end date (docs block `clv_holdout`), next to the actual purchases. -#}
+{{ config(materialized="table") }}
+
+{#- Expected purchases in the holdout period of every calibration group, from the BG/NBD fitted
+    on data up to the calibration end date (docs block `clv_holdout`), next to the actual
+    purchases. A table, not a view: the series is summed once, not again in every model and test
+    that reads it (Spark recomputes a view each time). -#}
 {%- set settings = clv_settings() -%}
 with
 

@@ -47,8 +47,8 @@ final as (
         cast(calibration_purchases - 1 as {{ dbt.type_int() }}) as frequency,
         cast(recency_days as {{ dbt.type_int() }}) as recency_days,
         cast(age_days as {{ dbt.type_int() }}) as age_days,
-        cast(recency_days as double precision) / days_per_unit as recency,
-        cast(age_days as double precision) / days_per_unit as age,
+        cast(recency_days as {{ type_double() }}) / days_per_unit as recency,
+        cast(age_days as {{ type_double() }}) / days_per_unit as age,
         cast(holdout_purchases as {{ dbt.type_int() }}) as holdout_purchases
     from day_counts
 )

@@ -13,7 +13,7 @@ final as (
         cast({{ settings.days_per_unit }} as {{ dbt.type_int() }}) as days_per_unit,
         cast({{ settings.horizon_days }} as {{ dbt.type_int() }}) as horizon_days,
         {{ clv_in_time_unit(settings.horizon_days) }} as horizon,
-        cast({{ settings.discount_rate }} as double precision) as annual_discount_rate,
+        cast({{ settings.discount_rate }} as {{ type_double() }}) as annual_discount_rate,
         cast({{ settings.discount_periods }} as {{ dbt.type_int() }}) as discount_periods,
         {{ clv_in_time_unit(365) }} as periods_per_year,
         cast({{ settings.holdout_days }} as {{ dbt.type_int() }}) as holdout_days,

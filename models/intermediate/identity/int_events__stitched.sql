@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
-    incremental_strategy="append",
+    incremental_strategy=unit_incremental_strategy(),
+    partition_by=unit_partition_by(),
     on_schema_change="fail",
     pre_hook="{{ delete_touched_rows('anonymous_id', 'anonymous_id') }}",
 ) }}
@@ -82,4 +83,4 @@ final as (
     from resolved
 )
 
-select * from final
+select *{{ unit_bucket_column('anonymous_id') }} from final

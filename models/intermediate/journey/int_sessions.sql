@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
-    incremental_strategy="append",
+    incremental_strategy=unit_incremental_strategy(),
+    partition_by=unit_partition_by(),
     on_schema_change="fail",
     pre_hook="{{ delete_touched_rows('person_id') }}",
 ) }}
@@ -69,4 +70,4 @@ final as (
         on summarised.session_id = first_events.session_id
 )
 
-select * from final
+select *{{ unit_bucket_column('person_id') }} from final

@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
-    incremental_strategy="append",
+    incremental_strategy=unit_incremental_strategy(),
+    partition_by=unit_partition_by(),
     on_schema_change="fail",
     pre_hook="{{ delete_touched_rows('person_id') }}",
 ) }}
@@ -72,4 +73,4 @@ final as (
     from numbered
 )
 
-select * from final
+select *{{ unit_bucket_column('person_id') }} from final

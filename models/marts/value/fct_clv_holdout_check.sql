@@ -17,7 +17,7 @@ bucketed as (
         least(frequency, 7) as bucket_frequency,
         customers,
         holdout_purchases,
-        cast(expected_holdout_purchases as double precision) * customers as expected_purchases
+        cast(expected_holdout_purchases as {{ type_double() }}) * customers as expected_purchases
     from group_scores
 ),
 
@@ -48,7 +48,7 @@ final as (
         cast(per_bucket.expected_purchases as {{ clv_score_type() }}) as expected_holdout_purchases,
         cast(per_bucket.expected_purchases - per_bucket.actual_purchases as {{ clv_score_type() }})
             as expected_minus_actual,
-        cast(per_bucket.actual_purchases as double precision) / per_bucket.customers
+        cast(per_bucket.actual_purchases as {{ type_double() }}) / per_bucket.customers
             as actual_purchases_per_customer,
         per_bucket.expected_purchases / per_bucket.customers as expected_purchases_per_customer
     from per_bucket

@@ -28,7 +28,7 @@ valued as (
         group_scores.discounted_expected_purchases,
         {#- Gamma-Gamma: E[M | x, m] = p (gamma + x m) / (p x + q - 1), where x m is the repeat net revenue
             (x = 0: the population mean p gamma / (q - 1)). -#}
-        spend_model.p * (spend_model.gamma + cast(summary.repeat_net_revenue as double precision))
+        spend_model.p * (spend_model.gamma + cast(summary.repeat_net_revenue as {{ type_double() }}))
         / (spend_model.p * summary.frequency + spend_model.q - 1) as expected_value
     from summary
     left join group_scores
@@ -59,7 +59,7 @@ final as (
         cast(p_alive as {{ clv_score_type() }}) as p_alive,
         cast(expected_purchases as {{ clv_score_type() }}) as expected_purchases,
         cast(expected_value as {{ clv_score_type() }}) as expected_average_order_value,
-        cast(expected_value * cast(discounted_expected_purchases as double precision) as {{ clv_score_type() }})
+        cast(expected_value * cast(discounted_expected_purchases as {{ type_double() }}) as {{ clv_score_type() }})
             as predicted_clv,
         cast({{ settings.horizon_days }} as {{ dbt.type_int() }}) as horizon_days
     from valued

@@ -47,14 +47,14 @@ final as (
         cast(coalesce(per_segment.customers, 0) as {{ dbt.type_int() }}) as customers,
         case
             when totals.all_customers > 0
-                then cast(coalesce(per_segment.customers, 0) as double precision) / totals.all_customers
+                then cast(coalesce(per_segment.customers, 0) as {{ type_double() }}) / totals.all_customers
         end as customer_share,
         cast(coalesce(per_segment.net_revenue, 0) as {{ type_money() }}) as net_revenue,
         case
             when totals.all_net_revenue > 0
                 then
-                    cast(coalesce(per_segment.net_revenue, 0) as double precision)
-                    / cast(totals.all_net_revenue as double precision)
+                    cast(coalesce(per_segment.net_revenue, 0) as {{ type_double() }})
+                    / cast(totals.all_net_revenue as {{ type_double() }})
         end as revenue_share,
         cast(per_segment.recency_days_min as {{ dbt.type_int() }}) as recency_days_min,
         cast(per_segment.recency_days_max as {{ dbt.type_int() }}) as recency_days_max,
