@@ -5,10 +5,16 @@ from customer_lifecycle.pgserver import PostgresUnavailable, ThrowawayPostgres
 from .harness import DEMO_SEEDS, FIXTURES, build, postgres_required
 
 
+# The longest test files first (Spark's incremental runs, the Spark demo, sqlfluff), so that on two
+# workers (`make test`, one file per worker at a time) they run beside the others, not after them.
+LONGEST_FIRST = ("test_incremental.py", "test_spark.py", "test_lint.py")
+
+
 def pytest_collection_modifyitems(items):
-    """The sqlfluff run is the longest single test (about 3 minutes): it goes first, so that on two
-    workers (`make test`) it runs beside the other files rather than after them."""
-    items.sort(key=lambda item: item.path.name != "test_lint.py")
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session")
