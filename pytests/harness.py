@@ -58,6 +58,17 @@ def close_spark_reader(work_dir: Path) -> None:
         reader.close()
 
 
+def require_spark() -> None:
+    """Skip the calling test or fixture when Spark cannot run here; under CI fail instead."""
+    import pytest
+
+    reason = spark_missing()
+    if reason:
+        if spark_required():
+            pytest.fail(f"Spark is required here (CI / LIFECYCLE_REQUIRE_SPARK=1): {reason}")
+        pytest.skip(reason)
+
+
 def spark_env(work_dir: Path) -> dict[str, str]:
     """The environment of a Spark build whose tables and catalogue live in work_dir."""
     return {"LIFECYCLE_TARGET": "spark", "SPARK_LOCAL_IP": "127.0.0.1",

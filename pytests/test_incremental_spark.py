@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import spark_missing, spark_required
+from .harness import require_spark
 from .test_incremental import (  # noqa: F401 - fixtures and tests collected here with engine spark
     runs,
     story,
@@ -22,11 +22,7 @@ from .test_incremental import (  # noqa: F401 - fixtures and tests collected her
 
 @pytest.fixture(scope="module")
 def engine():
-    reason = spark_missing()
-    if reason:
-        if spark_required():
-            pytest.fail(f"Spark is required here (CI / LIFECYCLE_REQUIRE_SPARK=1): {reason}")
-        pytest.skip(reason)
+    require_spark()
     return "spark"
 
 

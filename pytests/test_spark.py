@@ -12,16 +12,12 @@ import shutil
 
 import pytest
 
-from .harness import DEMO_SEEDS, FIXTURES, assert_same_tables, build, model_names, spark_missing, spark_required
+from .harness import DEMO_SEEDS, FIXTURES, assert_same_tables, build, model_names, require_spark
 
 
 @pytest.fixture(scope="module", autouse=True)
 def spark_available():
-    reason = spark_missing()
-    if reason:
-        if spark_required():
-            pytest.fail(f"Spark is required here (CI / LIFECYCLE_REQUIRE_SPARK=1): {reason}")
-        pytest.skip(reason)
+    require_spark()
 
 
 @pytest.fixture(scope="module")
