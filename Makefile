@@ -29,7 +29,7 @@ demo: setup
 	$(VENV)/bin/python -m customer_lifecycle demo
 
 test: setup
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile pytests
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder pytests
 
 lint: setup
 	$(VENV)/bin/sqlfluff lint models macros tests

@@ -202,9 +202,11 @@ def engine(request):
 NO_TESTS = ["build", "--exclude-resource-type", "test", "unit_test"]
 B1, B2 = ("B1", "B1", {}), ("B2", "B2", {})
 B3 = ("B3", "B2", {"as_of_date": TIME_ONLY_AS_OF.isoformat()})
-# Spark goes from B1 straight to B3 (new days, late rows and time alone in one step): a Spark build
-# costs minutes, and B3 is compared with a full refresh after the same data.
+# Spark goes from B1 straight to B3 (new days, late rows and time alone in one step), and only B3,
+# the end of its sequence, is compared with a full refresh: a Spark build costs minutes. B1's own
+# checks (the tests below) still read B1.
 STEPS = {"duckdb": [B1, B2, B3], "postgres": [B1, B2, B3], "spark": [B1, B3]}
+COMPARED_STEPS = {"duckdb": {"B1", "B2", "B3"}, "postgres": {"B1", "B2", "B3"}, "spark": {"B3"}}
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +226,8 @@ def runs(engine, story, tmp_path_factory, request):
         incremental = build_again(incremental, data_dir=story.dirs[data], dbt_vars=dbt_vars, args=runs_args)
         assert incremental.ok, f"{step}:\n" + incremental.output[-5000:]
         steps[step] = observe(incremental, story)
+        if step not in COMPARED_STEPS[engine]:
+            continue
         full = build(engine, tmp_path_factory.mktemp(f"{tag}-full-{step}"), data_dir=story.dirs[data],
                      server=server, args=NO_TESTS, dbt_vars=dbt_vars)
         assert full.ok, f"full {step}:\n" + full.output[-5000:]
