@@ -2,8 +2,11 @@
 import shutil
 
 import pytest
+import yaml
 
-from .harness import FIXTURES, build
+from .harness import FIXTURES, PROJECT_DIR, build
+
+NO_TESTS = ["build", "--exclude-resource-type", "test", "unit_test"]
 
 
 @pytest.fixture
@@ -62,9 +65,49 @@ def test_a_table_given_twice_is_refused(tmp_path, data_dir):
         ({"session_timeout_minutes": 0}, "session_timeout_minutes must be a positive whole number"),
         ({"cart_recovery_window_days": "month"}, "cart_recovery_window_days must be a positive whole number"),
         ({"product_tier_order": ["basic", "Basic"]}, "product_tier_order must list at least two distinct product tiers"),
+        ({"churn_after_days": "abc"}, "churn_after_days must be a positive whole number"),
+        # A list item that would end its SQL literal and widen the condition if pasted unquoted.
+        ({"consideration_event_types": ["x') or (1 = 1) or event_type in ('y"]},
+         "consideration_event_types must be event types (vars.event_types); not event types: x') or (1 = 1)"),
+        ({"event_types": "page_view"}, "event_types must be a list of distinct, non-empty text values"),
+        ({"order_statuses": ["placed", "placed"]}, "order_statuses must be a list of distinct, non-empty text values: values repeat"),
+        ({"raw_table_names": {"orders": "orders; drop table customers"}}, "raw_table_names must map tables of the raw contract"),
+        # Settings checked by the macros that read them, also before any model.
+        ({"funnels": {"purchase": {"steps": ["page_view", "checkout!"]}}}, "step 'checkout!' is not an event type"),
+        ({"clv_time_unit": "fortnight"}, "clv_time_unit must be day or week"),
     ],
 )
 def test_bad_setting_stops_the_build_before_any_model(tmp_path, dbt_vars, needle):
     b = build("duckdb", tmp_path / "w", data_dir=FIXTURES / "tiny", dbt_vars=dbt_vars)
     assert_failed_before_models(b, needle)
     assert "OK created" not in b.output  # nothing half-written
+
+
+def test_a_vocabulary_item_with_quotes_is_a_value_not_sql(tmp_path, demo_builds):
+    """A vocabulary item written to break out of its SQL literal, and one with an apostrophe: the demo
+    builds and its stages are as without them. Pasted unquoted, the first would turn
+    `event_type in (...)` into a condition true for every event and move every awareness person to
+    consideration; the second would end the literal and break the build."""
+    crafted = "x') or (1 = 1) or event_type in ('y"
+    defaults = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    b = build("duckdb", tmp_path / "w", dbt_vars={
+        "event_types": defaults["event_types"] + [crafted, "o'clock"],
+        "consideration_event_types": defaults["consideration_event_types"] + [crafted, "o'clock"],
+    }, args=NO_TESTS)
+    assert b.ok, b.output[-3000:]
+    plain = demo_builds("duckdb")  # the same data with the default settings
+    sql = "select stage, count(*) from {{ fct_lifecycle_stage_history }} group by 1"
+    assert dict(plain.query(sql)).get("awareness", 0) > 0  # persons the crafted item would move
+    assert sorted(b.query(sql)) == sorted(plain.query(sql))
+
+
+def test_a_data_directory_with_quote_space_and_unicode_in_its_path(tmp_path, tiny_builds):
+    data_dir = tmp_path / "it's a dür"
+    shutil.copytree(FIXTURES / "tiny", data_dir)
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, args=NO_TESTS)
+    assert b.ok, b.output[-3000:]
+    plain = tiny_builds("duckdb")
+    for sql in ("select customer_id, current_stage from {{ dim_customers }}",
+                "select source_table, row_key, quarantine_reason from {{ stg_shop__quarantined_rows }}"):
+        rows = plain.query(sql)
+        assert rows and sorted(b.query(sql)) == sorted(rows), sql

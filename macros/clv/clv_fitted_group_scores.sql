@@ -14,7 +14,7 @@ parameters as (
         a,
         b
     from {{ ref('int_clv__model_parameters') }}
-    where model_name = '{{ model_name }}' and status = 'fitted'
+    where model_name = {{ sql_string(model_name) }} and status = 'fitted'
 ),
 
 scores as (

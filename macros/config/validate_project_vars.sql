@@ -43,14 +43,44 @@
     {%- endif -%}
 
     {%- set tiers = var('product_tier_order') -%}
-    {%- if tiers is string or tiers is not iterable or tiers | length < 2
+    {%- if text_list_problem(tiers) or tiers | length < 2
         or tiers | map('lower') | unique | list | length != tiers | length -%}
         {%- do problems.append("product_tier_order must list at least two distinct product tiers, lowest first, got '" ~ tiers ~ "'") -%}
+    {%- endif -%}
+
+    {#- Vocabularies and the lists drawn from them: lists of distinct, non-empty text values. -#}
+    {%- for name in ['order_statuses', 'event_types', 'email_event_types', 'campaign_types', 'consideration_event_types']
+        if text_list_setting_problem(name) -%}
+        {%- do problems.append(text_list_setting_problem(name)) -%}
+    {%- endfor -%}
+    {%- if not text_list_problem(var('consideration_event_types')) and not text_list_problem(var('event_types')) -%}
+        {%- set unknown = var('consideration_event_types') | reject('in', var('event_types')) | list -%}
+        {%- if unknown -%}
+            {%- do problems.append("consideration_event_types must be event types (vars.event_types); not event types: "
+                ~ unknown | join(', ')) -%}
+        {%- endif -%}
+    {%- endif -%}
+
+    {#- Where raw tables are read in warehouse mode: plain identifiers. -#}
+    {%- for name in ['raw_schema', 'raw_database'] if var(name) and not is_plain_identifier(var(name)) -%}
+        {%- do problems.append(name ~ " must be a plain identifier (letters, digits, _), got '" ~ var(name) ~ "'") -%}
+    {%- endfor -%}
+    {%- set table_names = var('raw_table_names', {}) -%}
+    {%- if table_names is not mapping -%}
+        {%- do problems.append("raw_table_names must map raw tables to table names, got '" ~ table_names ~ "'") -%}
+    {%- else -%}
+        {%- for table, identifier in table_names.items() if table not in var('raw_contract') or not is_plain_identifier(identifier) -%}
+            {%- do problems.append("raw_table_names must map tables of the raw contract to plain identifiers, got "
+                ~ table ~ ": '" ~ identifier ~ "'") -%}
+        {%- endfor -%}
     {%- endif -%}
 
     {%- if problems -%}
         {{ exceptions.raise_compiler_error("Invalid project settings (vars):\n  - " ~ (problems | join("\n  - "))) }}
     {%- endif -%}
+    {#- The funnel and customer-value settings are checked by the macros that read them. -#}
+    {%- do journey_funnels() -%}
+    {%- do clv_settings() -%}
     {{ return('select 1') }}
 {%- endmacro %}
 
@@ -69,4 +99,38 @@
 
 {% macro is_positive_whole_number(value) -%}
     {{ return((value | string).isdigit() and value | int > 0) }}
+{%- endmacro %}
+
+{#- Settings read while dbt parses the models (before the check above runs): the value, or a stop
+    that names the setting. -#}
+{% macro whole_number_setting(name) -%}
+    {%- if not is_positive_whole_number(var(name)) -%}
+        {{ exceptions.raise_compiler_error(name ~ " must be a positive whole number, got '" ~ var(name) ~ "'") }}
+    {%- endif -%}
+    {{ return(var(name) | int) }}
+{%- endmacro %}
+
+{% macro text_list_setting(name) -%}
+    {%- if text_list_setting_problem(name) -%}{{ exceptions.raise_compiler_error(text_list_setting_problem(name)) }}{%- endif -%}
+    {{ return(var(name)) }}
+{%- endmacro %}
+
+{% macro text_list_setting_problem(name) -%}
+    {%- set problem = text_list_problem(var(name)) -%}
+    {{ return(name ~ " must be a list of distinct, non-empty text values: " ~ problem if problem else '') }}
+{%- endmacro %}
+
+{#- Why `values` is not a list of distinct, non-empty text values (or '' when it is). -#}
+{% macro text_list_problem(values) -%}
+    {%- if values is string or values is mapping or values is not iterable -%}{{ return("got '" ~ values ~ "'") }}{%- endif -%}
+    {%- if values | length == 0 -%}{{ return("the list is empty") }}{%- endif -%}
+    {%- for value in values if value is not string or value | trim == '' -%}
+        {{ return("'" ~ value ~ "' is not a text value") }}
+    {%- endfor -%}
+    {%- if values | unique | list | length != values | length -%}{{ return("values repeat") }}{%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{% macro is_plain_identifier(value) -%}
+    {{ return(modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*', value | string) is not none) }}
 {%- endmacro %}

@@ -22,7 +22,7 @@
         'create table if not exists ' ~ relation ~ ' (invocation_id ' ~ dbt.type_string() ~ ', finished_at '
         ~ dbt.type_timestamp() ~ ', succeeded boolean)') -%}
     insert into {{ relation }} (invocation_id, finished_at, succeeded)
-    values ('{{ invocation_id }}', {{ dbt.current_timestamp() }}, {{ 'false' if failed else 'true' }})
+    values ({{ sql_string(invocation_id) }}, {{ dbt.current_timestamp() }}, {{ 'false' if failed else 'true' }})
 {%- endmacro %}
 
 {#- The invocation id of the last recorded build when it succeeded, else none. -#}

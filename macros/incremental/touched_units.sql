@@ -48,18 +48,18 @@
 
 {% macro default__relation_exists(relation) -%}
     {%- set found = run_query("select count(*) from information_schema.tables where table_schema = "
-        ~ dbt.string_literal(relation.schema | replace("'", "''")) ~ " and table_name = "
-        ~ dbt.string_literal(relation.identifier | replace("'", "''"))) -%}
+        ~ sql_string(relation.schema) ~ " and table_name = "
+        ~ sql_string(relation.identifier)) -%}
     {{ return(found.rows[0][0] > 0) }}
 {%- endmacro %}
 
 {#- Spark has no information_schema; SHOW TABLES asks the catalogue (its pattern treats only * and
     | as special, and neither can be in a dbt identifier). -#}
 {% macro spark__relation_exists(relation) -%}
-    {%- set schemas = run_query("show schemas like " ~ dbt.string_literal(relation.schema | replace("'", "\\'"))) -%}
+    {%- set schemas = run_query("show schemas like " ~ sql_string(relation.schema)) -%}
     {%- if schemas.rows | length == 0 -%}{{ return(false) }}{%- endif -%}
     {%- set found = run_query("show tables in " ~ adapter.quote(relation.schema) ~ " like "
-        ~ dbt.string_literal(relation.identifier | replace("'", "\\'"))) -%}
+        ~ sql_string(relation.identifier)) -%}
     {{ return(found.rows | length > 0) }}
 {%- endmacro %}
 
@@ -109,14 +109,14 @@
         where {{ unit_bucket(column) }} in ({{ touched_buckets_sql(unit) }})
         {%- else %}
         where {{ column }} in (
-            select unit_id from {{ ref('int_changes__touched_units') }} where unit_type = '{{ unit }}'
+            select unit_id from {{ ref('int_changes__touched_units') }} where unit_type = {{ sql_string(unit) }}
         )
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
 {% macro touched_buckets_sql(unit) -%}
-    select distinct {{ unit_bucket('unit_id') }} from {{ ref('int_changes__touched_units') }} where unit_type = '{{ unit }}'
+    select distinct {{ unit_bucket('unit_id') }} from {{ ref('int_changes__touched_units') }} where unit_type = {{ sql_string(unit) }}
 {%- endmacro %}
 
 {#- Pre-hook of an incremental model: remove the rows that this run inserts again. -#}

@@ -34,7 +34,7 @@
     {%- if declared is not mapping -%}
         {{ exceptions.raise_compiler_error("var 'funnels' must map funnel names to {steps, scope, order}, got: " ~ declared) }}
     {%- endif -%}
-    {%- set event_types = var('event_types') -%}
+    {%- set event_types = text_list_setting('event_types') -%}
     {%- set funnels = [] -%}
     {%- set problems = [] -%}
     {%- for name, spec in declared.items() -%}
@@ -113,7 +113,7 @@
         min(occurred_at) as entered_at,
         cast(null as {{ dbt.type_timestamp() }}) as window_ends_at
     from {{ prefix }}_events
-    where event_type = '{{ steps[0] }}'
+    where event_type = {{ sql_string(steps[0]) }}
     group by session_id, person_id, customer_id
 ),
 
@@ -140,7 +140,7 @@
         person_event_number,
         occurred_at
     from {{ prefix }}_events
-    where event_type = '{{ steps[0] }}'
+    where event_type = {{ sql_string(steps[0]) }}
 ),
 
 {{ prefix }}_window_ends as (
@@ -297,7 +297,7 @@
     inner join {{ prefix }}_entry_events as entry_events
         on
             previous_step.entry_id = entry_events.entry_id
-            and entry_events.event_type = '{{ step }}'
+            and entry_events.event_type = {{ sql_string(step) }}
             and entry_events.person_event_number > previous_step.event_number
     group by previous_step.entry_id
 ),
@@ -312,7 +312,7 @@
     select
         entry_id,
         {%- for step in steps %}
-        min(case when event_type = '{{ step }}' then occurred_at end) as seen_{{ loop.index }}_at{{ ',' if not loop.last }}
+        min(case when event_type = {{ sql_string(step) }} then occurred_at end) as seen_{{ loop.index }}_at{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ prefix }}_entry_events
     group by entry_id
@@ -353,10 +353,10 @@
 
 {{ prefix }}_entries_with_steps as (
     select
-        '{{ funnel.name }}' as funnel_name,
+        {{ sql_string(funnel.name) }} as funnel_name,
         entry_id,
-        '{{ funnel.scope }}' as funnel_scope,
-        '{{ funnel.order }}' as funnel_order,
+        {{ sql_string(funnel.scope) }} as funnel_scope,
+        {{ sql_string(funnel.order) }} as funnel_order,
         {{ steps | length }} as funnel_steps,
         person_id,
         customer_id,

@@ -43,9 +43,9 @@
     incremental runs' touched persons, so both place a rule on the same day. -#}
 {% macro time_rule_day(rule, day) -%}
     {%- set thresholds = {
-        'at_risk': var('at_risk_after_days'),
-        'churned': var('churn_after_days'),
-        'referral_expiry': var('advocacy_referral_window_days'),
+        'at_risk': whole_number_setting('at_risk_after_days'),
+        'churned': whole_number_setting('churn_after_days'),
+        'referral_expiry': whole_number_setting('advocacy_referral_window_days'),
     } -%}
     {{ add_days(thresholds[rule] + 1, day) }}
 {%- endmacro %}

@@ -59,7 +59,7 @@
 {% macro product_tier_rank(tier_expr) -%}
     case {{ tier_expr }}
         {%- for tier in var('product_tier_order') %}
-        when '{{ tier | lower }}' then {{ loop.index }}
+        when {{ sql_string(tier | lower) }} then {{ loop.index }}
         {%- endfor %}
     end
 {%- endmacro %}

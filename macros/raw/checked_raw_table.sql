@@ -105,10 +105,10 @@ row_checks as (
             when text_{{ column }} is not null and {{ column }} is null then 'unparseable_number'
             {%- endfor %}
             {%- for column in columns if types[column] == 'timestamp' %}
-            when {{ column }} > cast('{{ max_valid_at }}' as {{ dbt.type_timestamp() }}) then 'future_timestamp'
+            when {{ column }} > cast({{ sql_string(max_valid_at) }} as {{ dbt.type_timestamp() }}) then 'future_timestamp'
             {%- endfor %}
             {%- for column in columns if types[column] == 'date' %}
-            when {{ column }} > cast(cast('{{ max_valid_at }}' as {{ dbt.type_timestamp() }}) as date) then 'future_timestamp'
+            when {{ column }} > cast(cast({{ sql_string(max_valid_at) }} as {{ dbt.type_timestamp() }}) as date) then 'future_timestamp'
             {%- endfor %}
             {%- for column in columns if types[column] == 'money' %}
             when {{ column }} < 0 then 'negative_amount'
@@ -183,7 +183,7 @@ checked as (
         {%- endfor %}
         {%- if convert_currency %}
         case
-            when key_checks.{{ convert_currency['currency'] }} = '{{ var("reporting_currency") }}' then cast(1 as {{ dbt.type_numeric() }})
+            when key_checks.{{ convert_currency['currency'] }} = {{ sql_string(var("reporting_currency")) }} then cast(1 as {{ dbt.type_numeric() }})
             else exchange_rates.rate_to_reporting
         end as exchange_rate,
         {%- endif %}
@@ -195,7 +195,7 @@ checked as (
                 then 'orphan_reference'
             {%- endfor %}
             {%- if convert_currency %}
-            when key_checks.{{ convert_currency['currency'] }} <> '{{ var("reporting_currency") }}'
+            when key_checks.{{ convert_currency['currency'] }} <> {{ sql_string(var("reporting_currency")) }}
                 and exchange_rates.rate_to_reporting is null
                 then 'missing_exchange_rate'
             {%- endif %}

@@ -81,7 +81,7 @@
 {% macro default__present_raw_files(dir, candidates) -%}
     {%- set found = [] -%}
     {%- for path, fmt in candidates -%}
-        {%- set hits = run_query("select count(*) from glob(" ~ dbt.string_literal(path | replace("'", "''")) ~ ")").columns[0].values()[0] -%}
+        {%- set hits = run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] -%}
         {%- if hits > 0 -%}{%- do found.append((path, fmt)) -%}{%- endif -%}
     {%- endfor -%}
     {{ return(found) }}
@@ -97,7 +97,7 @@
     selected) and matches the candidates: <dir>/<table>.<ext> or one file level below <dir>/<table>/. -#}
 {% macro spark__present_raw_files(dir, candidates) -%}
     {%- do run_query("create or replace temporary view raw_file_listing using binaryFile options (path "
-        ~ spark_string_literal(dir) ~ ", recursiveFileLookup 'true')") -%}
+        ~ sql_string(dir) ~ ", recursiveFileLookup 'true')") -%}
     {%- set listed = [] -%}
     {%- for row in run_query("select path from raw_file_listing").rows -%}
         {%- do listed.append(modules.re.sub('^file:(//)?', '', row[0])) -%}
@@ -119,7 +119,7 @@
 {%- endmacro %}
 
 {% macro default__raw_file_scan(table, path, fmt) -%}
-    {%- set literal = dbt.string_literal(path | replace("'", "''")) -%}
+    {%- set literal = sql_string(path) -%}
     {%- if fmt == 'csv' -%}
         {#- The dialect is fixed (RFC 4180: comma, double quotes, header line, no comment lines) so that
             a malformed file fails, naming the file, instead of being read some other way. -#}
@@ -134,13 +134,8 @@
     {%- set options = "header 'true', quote '\"', escape '\"', mode 'FAILFAST', multiLine 'true', inferSchema 'false'"
         if fmt == 'csv' else "mergeSchema 'false'" -%}
     {%- do run_query("create or replace temporary view " ~ view ~ " using " ~ fmt ~ " options (path "
-        ~ spark_string_literal(path) ~ ", " ~ options ~ ")") -%}
+        ~ sql_string(path) ~ ", " ~ options ~ ")") -%}
     {{ return(view) }}
-{%- endmacro %}
-
-{#- A Spark SQL string literal (Spark reads backslash escapes inside quotes). -#}
-{% macro spark_string_literal(value) -%}
-    {{ return("'" ~ (value | replace('\\', '\\\\') | replace("'", "\\'")) ~ "'") }}
 {%- endmacro %}
 
 {#- Is the raw table present? (Used to skip reference checks against absent optional tables.) -#}

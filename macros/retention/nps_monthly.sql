@@ -48,7 +48,7 @@ grouped_answers as (
 
 stages as (
     {% for stage in lifecycle_stages() -%}
-        select '{{ stage }}' as stage{{ ' union all ' if not loop.last }}
+        select {{ sql_string(stage) }} as stage{{ ' union all ' if not loop.last }}
     {%- endfor %}
 ),
 {%- else -%}

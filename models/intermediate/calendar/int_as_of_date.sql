@@ -21,7 +21,7 @@ last_days as (
 final as (
     select
         {% if var('as_of_date') -%}
-            max(cast('{{ var("as_of_date") }}' as date))
+            max(cast({{ sql_string(var('as_of_date')) }} as date))
         {%- else -%}
             max(last_day)
         {%- endif %} as as_of_date

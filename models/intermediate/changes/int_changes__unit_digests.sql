@@ -27,7 +27,7 @@ with
 fingerprinted_rows as (
     {%- for source in sources %}
         select
-            '{{ source.unit_type }}' as unit_type,
+            {{ sql_string(source.unit_type) }} as unit_type,
             {{ source.unit }} as unit_id,
             cast(null as {{ dbt.type_string() }}) as linked_id,
             {{ row_fingerprint(source.columns) }} as fingerprint
@@ -62,8 +62,8 @@ final as (
         digests.unit_rows,
         cast(digests.digest as decimal(38, 0)) as digest,
         build.as_of_date,
-        cast('{{ incremental_settings_hash() }}' as {{ dbt.type_string() }}) as settings_hash,
-        cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as invocation_id
+        cast({{ sql_string(incremental_settings_hash()) }} as {{ dbt.type_string() }}) as settings_hash,
+        cast({{ sql_string(invocation_id) }} as {{ dbt.type_string() }}) as invocation_id
     from digests
     cross join {{ ref('int_as_of_date') }} as build
 )
