@@ -82,8 +82,8 @@ def test_bad_settings_stop_the_build_before_any_model(tmp_path):
     # Two bad settings in one build (a Spark session costs half a minute to start): the check
     # before any model names both.
     b = build("spark", tmp_path / "bad-spark", data_dir=FIXTURES / "tiny",
-              dbt_vars={"churn_after_days": -5, "reporting_currency": "usd"})
+              dbt_vars={"loyalty_min_orders": 1, "reporting_currency": "usd"})
     assert not b.ok
-    for needle in ("churn_after_days must be a positive whole number", "reporting_currency must be a 3-letter"):
+    for needle in ("loyalty_min_orders must be at least 2", "reporting_currency must be a 3-letter"):
         assert needle in b.output, b.output[-3000:]
     assert "OK created" not in b.output
