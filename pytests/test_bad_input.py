@@ -1,10 +1,11 @@
-"""Bad settings and bad files fail fast with a message that names them (DuckDB, files mode)."""
+"""Bad settings and bad files fail fast with a message that names them (DuckDB, files mode); quoted
+settings and paths are values, never SQL (DuckDB and PostgreSQL)."""
 import shutil
 
 import pytest
 import yaml
 
-from .harness import FIXTURES, PROJECT_DIR, build
+from .harness import DEMO_SEEDS, FIXTURES, PROJECT_DIR, build
 
 NO_TESTS = ["build", "--exclude-resource-type", "test", "unit_test"]
 
@@ -66,6 +67,9 @@ def test_a_table_given_twice_is_refused(tmp_path, data_dir):
         ({"cart_recovery_window_days": "month"}, "cart_recovery_window_days must be a positive whole number"),
         ({"product_tier_order": ["basic", "Basic"]}, "product_tier_order must list at least two distinct product tiers"),
         ({"churn_after_days": "abc"}, "churn_after_days must be a positive whole number"),
+        ({"min_valid_at": "1990-13-01"}, "min_valid_at must be a timestamp"),
+        ({"min_valid_at": "2031-01-01", "max_valid_at": "2030-01-01"}, "min_valid_at (2031-01-01) must be before max_valid_at"),
+        ({"max_money_amount": 10 ** 13}, "max_money_amount must be a whole number from 1 to 1000000000000"),
         # A list item that would end its SQL literal and widen the condition if pasted unquoted.
         ({"consideration_event_types": ["x') or (1 = 1) or event_type in ('y"]},
          "consideration_event_types must be event types (vars.event_types); not event types: x') or (1 = 1)"),
@@ -83,19 +87,24 @@ def test_bad_setting_stops_the_build_before_any_model(tmp_path, dbt_vars, needle
     assert "OK created" not in b.output  # nothing half-written
 
 
-def test_a_vocabulary_item_with_quotes_is_a_value_not_sql(tmp_path, demo_builds):
+def test_a_vocabulary_item_with_quotes_is_a_value_not_sql(engine, tmp_path, demo_builds, request):
     """A vocabulary item written to break out of its SQL literal, and one with an apostrophe: the demo
     builds and its stages are as without them. Pasted unquoted, the first would turn
     `event_type in (...)` into a condition true for every event and move every awareness person to
     consideration; the second would end the literal and break the build."""
     crafted = "x') or (1 = 1) or event_type in ('y"
     defaults = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
-    b = build("duckdb", tmp_path / "w", dbt_vars={
+    crafted_vars = {
         "event_types": defaults["event_types"] + [crafted, "o'clock"],
         "consideration_event_types": defaults["consideration_event_types"] + [crafted, "o'clock"],
-    }, args=NO_TESTS)
+    }
+    if engine == "postgres":  # the demo's files loaded into a raw schema, as demo_builds does
+        b = build(engine, tmp_path / "w", server=request.getfixturevalue("pg_server"), data_dir=DEMO_SEEDS,
+                  file_prefix="raw_", dbt_vars=crafted_vars, args=NO_TESTS)
+    else:
+        b = build(engine, tmp_path / "w", dbt_vars=crafted_vars, args=NO_TESTS)
     assert b.ok, b.output[-3000:]
-    plain = demo_builds("duckdb")  # the same data with the default settings
+    plain = demo_builds(engine)  # the same data with the default settings
     sql = "select stage, count(*) from {{ fct_lifecycle_stage_history }} group by 1"
     assert dict(plain.query(sql)).get("awareness", 0) > 0  # persons the crafted item would move
     assert sorted(b.query(sql)) == sorted(plain.query(sql))

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from customer_lifecycle.clv import cdnow, gamma_gamma, hyp2f1
+from customer_lifecycle.clv.errors import CLVFitError
 from customer_lifecycle.clv.warehouse import FIT_COLUMNS, fit_models, write_fits_postgres
 from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.generator import generate
@@ -402,3 +403,52 @@ def test_fit_clv_on_duckdb_has_nothing_to_do():
     result = subprocess.run([sys.executable, "-m", "customer_lifecycle", "fit-clv"], cwd=PROJECT_DIR, env=env,
                             text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert result.returncode == 0 and "nothing to do" in result.stdout
+
+
+def test_one_extreme_valid_customer_nulls_no_prediction(tmp_path, demo_builds):
+    """The demo plus one order just below the money ceiling (max_money_amount, 10^10) for a repeat
+    buyer: the order is staged (it is valid), the fits still succeed, and every customer keeps a
+    predicted CLV. (Above the ceiling the order would be quarantined: the tiny fixture's O13.)"""
+    import csv
+    import shutil
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    for seed in DEMO_SEEDS.glob("raw_*.csv"):
+        shutil.copy(seed, data_dir / seed.name.removeprefix("raw_"))
+    with open(data_dir / "orders.csv", newline="") as fh:
+        orders = list(csv.DictReader(fh))
+    counts: dict[str, int] = {}
+    for order in orders:
+        if order["status"] == "delivered" and order["currency"] == "USD":
+            counts[order["customer_id"]] = counts.get(order["customer_id"], 0) + 1
+    whale = min(c for c, n in counts.items() if n >= 2)
+    second = [o for o in orders if o["customer_id"] == whale][1]
+    with open(data_dir / "orders.csv", "a", newline="") as fh:
+        fh.write(f"O99999999,{whale},{second['ordered_at'][:10]} 23:59:00,delivered,USD,9999999999.00\n")
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, args=["build", "--exclude-resource-type", "test", "unit_test"])
+    assert b.ok, b.output[-3000:]
+    assert b.query("select count(*) from {{ stg_shop__orders }} where order_id = 'O99999999'") == [(1,)]
+    fits = parameters(b)
+    assert (fits["status"] == "fitted").all(), fits[["status", "failure_reason"]]
+    clv = frame(b, "select customer_id, predicted_clv from {{ fct_customer_clv }}").set_index("customer_id")
+    assert clv["predicted_clv"].notna().all()
+    assert clv["predicted_clv"].idxmax() == whale
+    # Everyone else's prediction stays finite and of the demo's order of magnitude.
+    plain = frame(demo_builds("duckdb"), "select customer_id, predicted_clv from {{ fct_customer_clv }}")
+    others = clv.drop(index=whale)["predicted_clv"].astype(float)
+    assert others.median() < 10 * plain["predicted_clv"].astype(float).median()
+
+
+def test_gamma_gamma_fits_with_one_customer_at_the_largest_ceiling():
+    """Why the money ceiling is at most 10^12 (max_money_amount): 2,000 repeat buyers with mean
+    values drawn from a gamma distribution (mean 60) plus one customer whose mean is 10^12 still
+    give a converged fit with a finite population mean spend (q > 1); at 10^13 gamma runs to the
+    edge of its search range and the fit fails, which would leave every prediction null."""
+    rng = np.random.default_rng(1)
+    x = rng.integers(1, 8, 2000).astype(float)
+    m = rng.gamma(6.0, 10.0, 2000)
+    fit = gamma_gamma.fit(np.append(x, 2.0), np.append(m, 1e12))
+    assert fit.converged and fit.q > 1
+    with pytest.raises(CLVFitError, match="edge of the search range"):
+        gamma_gamma.fit(np.append(x, 2.0), np.append(m, 1e13))

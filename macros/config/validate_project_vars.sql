@@ -17,6 +17,17 @@
         {%- do problems.append("max_valid_at must be a timestamp 'YYYY-MM-DD[ HH:MM:SS]', got '" ~ var('max_valid_at') ~ "'") -%}
     {%- endif -%}
 
+    {%- if parse_setting_timestamp(var('min_valid_at')) is none -%}
+        {%- do problems.append("min_valid_at must be a timestamp 'YYYY-MM-DD[ HH:MM:SS]', got '" ~ var('min_valid_at') ~ "'") -%}
+    {%- elif var('max_valid_at') and parse_setting_timestamp(var('max_valid_at'))
+        and parse_setting_timestamp(var('min_valid_at')) >= parse_setting_timestamp(var('max_valid_at')) -%}
+        {%- do problems.append("min_valid_at (" ~ var('min_valid_at') ~ ") must be before max_valid_at (" ~ var('max_valid_at') ~ ")") -%}
+    {%- endif -%}
+    {%- if not is_positive_whole_number(var('max_money_amount')) or var('max_money_amount') | int > 10 ** 12 -%}
+        {%- do problems.append("max_money_amount must be a whole number from 1 to 1000000000000 (10^12), got '"
+            ~ var('max_money_amount') ~ "'") -%}
+    {%- endif -%}
+
     {%- if var('as_of_date') and parse_setting_timestamp(var('as_of_date')) is none -%}
         {%- do problems.append("as_of_date must be a date 'YYYY-MM-DD', got '" ~ var('as_of_date') ~ "'") -%}
     {%- endif -%}

@@ -83,11 +83,13 @@
 {%- endmacro %}
 
 {#- A text value as a decimal number (money, rates), or null. The pattern check makes the
-    cast itself safe, so the same SQL serves every engine. -#}
+    cast itself safe, so the same SQL serves every engine: at most 22 digits before the point, which
+    numeric(28,6) holds (a longer number is unparseable_number; the money ceiling, max_money_amount,
+    is far below). -#}
 {% macro try_decimal(expr) -%}
     case
-        when length({{ expr }}) <= 24
-            and {{ regex_full_match(expr, '[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)') }}
+        when length({{ expr }}) <= 40
+            and {{ regex_full_match(expr, '[+-]?([0-9]{1,22}([.][0-9]*)?|[.][0-9]+)') }}
             then cast({{ expr }} as {{ dbt.type_numeric() }})
     end
 {%- endmacro %}

@@ -16,10 +16,10 @@
 {%- endmacro %}
 
 {#- Settings that only fully rebuilt models read, or that incremental runs handle by themselves
-    (data location, as_of_date and max_valid_at change the data, which the digests see). -#}
+    (data location, as_of_date and the staging bounds change the data, which the digests see). -#}
 {% macro settings_outside_incremental_hash() -%}
     {{ return([
-        'raw_data_dir', 'raw_schema', 'raw_database', 'max_valid_at', 'as_of_date',
+        'raw_data_dir', 'raw_schema', 'raw_database', 'max_valid_at', 'min_valid_at', 'max_money_amount', 'as_of_date',
         'cart_abandonment_window_days', 'cart_recovery_window_days', 'attribution_window_days',
         'acquisition_value_window_days', 'product_tier_order', 'clv_time_unit', 'clv_horizon_days',
         'clv_annual_discount_rate',

@@ -32,15 +32,26 @@
 {%- set upper_columns = spec.get('upper', []) -%}
 {%- set ranges = spec.get('ranges', {}) -%}
 {%- set max_valid_at = var('max_valid_at') or run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+{%- set min_valid_at = var('min_valid_at') -%}
+{%- set max_money = var('max_money_amount') | int -%}
 {%- set references = [] -%}
 {%- set carried_columns = [] -%}
+{%- set rate = {'expr': none} -%}
 {%- for column, parent in spec.get('references', {}).items() -%}
     {%- if raw_table_exists(parent) -%}
         {%- do references.append({'column': column, 'parent': parent, 'alias': 'parent_' ~ loop.index,
             'parent_key': raw_spec(parent)['key'][0], 'model': ref('stg_shop__' ~ parent)}) -%}
         {%- do carried_columns.extend(carry.get(parent, [])) -%}
+        {%- if 'exchange_rate' in carry.get(parent, []) -%}{%- do rate.update({'expr': 'parent_' ~ loop.index ~ '.exchange_rate'}) -%}{%- endif -%}
     {%- endif -%}
 {%- endfor -%}
+{#- The exchange rate of a row's money (reporting currency per unit), when the table has one: its
+    amounts in the reporting currency are held to the same ceiling. -#}
+{%- if convert_currency -%}
+    {%- do rate.update({'expr': "(case when key_checks." ~ convert_currency['currency'] ~ " = "
+        ~ sql_string(var('reporting_currency')) ~ " then 1 else exchange_rates.rate_to_reporting end)"}) -%}
+{%- endif -%}
+{%- set rate_expr = rate['expr'] -%}
 
 with
 
@@ -112,6 +123,15 @@ row_checks as (
             {%- endfor %}
             {%- for column in columns if types[column] == 'money' %}
             when {{ column }} < 0 then 'negative_amount'
+            {%- endfor %}
+            {%- for column in columns if types[column] == 'money' %}
+            when {{ column }} > {{ max_money }} then 'out_of_range'
+            {%- endfor %}
+            {%- for column in columns if types[column] == 'timestamp' %}
+            when {{ column }} < cast({{ sql_string(min_valid_at) }} as {{ dbt.type_timestamp() }}) then 'out_of_range'
+            {%- endfor %}
+            {%- for column in columns if types[column] == 'date' %}
+            when {{ column }} < cast(cast({{ sql_string(min_valid_at) }} as {{ dbt.type_timestamp() }}) as date) then 'out_of_range'
             {%- endfor %}
             {%- for column, bounds in ranges.items() %}
             {%- if bounds[0] is not none %}
@@ -199,6 +219,9 @@ checked as (
                 and exchange_rates.rate_to_reporting is null
                 then 'missing_exchange_rate'
             {%- endif %}
+            {%- for column in columns if types[column] == 'money' and rate_expr %}
+            when key_checks.{{ column }} * {{ rate_expr }} > {{ max_money }} then 'out_of_range'
+            {%- endfor %}
         end as quarantine_reason
     from key_checks
     {%- for reference in references %}
