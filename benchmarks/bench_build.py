@@ -643,7 +643,7 @@ def bench_postgres(name: str, data: Path, work: Path, threads: int, full_refresh
         pg.__exit__(None, None, None)
 
 
-def bench_spark(name: str, data: Path, work: Path, threads: int, full_refresh: bool) -> dict:
+def bench_spark(name: str, data: Path, work: Path, threads: int, full_refresh: bool, incremental: bool = True) -> dict:
     """Spark local (session method) on the same files, read in place: full build, then incremental."""
     work.mkdir(parents=True, exist_ok=True)
     warehouse, metastore = work / "spark-warehouse", work / "metastore_db"
@@ -662,8 +662,9 @@ def bench_spark(name: str, data: Path, work: Path, threads: int, full_refresh: b
                     f"{env['LIFECYCLE_SPARK_SHUFFLE_PARTITIONS']} shuffle partitions)")
     full.update(run_summary(load_artifacts(work / "target")[1]))
     result = {"full": full, "db_bytes": dir_bytes(warehouse) if warehouse.exists() else None, "raw_floor": None}
-    print(f"[{name}/spark] incremental run after a one-day delta", flush=True)
-    result["incremental"] = incremental_after_delta(data, build, env, work)
+    if incremental:
+        print(f"[{name}/spark] incremental run after a one-day delta", flush=True)
+        result["incremental"] = incremental_after_delta(data, build, env, work)
     return result
 
 
@@ -756,7 +757,7 @@ def render(results_dir: Path, report: Path) -> str:
         peak = max(f.get("peak_rss_gib") or 0, inc.get("peak_rss_gib") or 0)
         ratio = r["db_bytes"] / r["input_bytes"] if r.get("db_bytes") and r.get("input_bytes") else None
         L.append(f"| {r['preset']} | {r['engine']} | {r.get('events', 0):,} | {_num(f.get('seconds'))} | "
-                 f"{_num(inc.get('seconds'))} | {_num(share and 100 * share)} % | {_num(rf.get('dbt_over_raw'), '{:.2f}')} | "
+                 f"{_num(inc.get('seconds')) if inc else 'not run'} | {_num(share and 100 * share, '{:.1f} %')} | {_num(rf.get('dbt_over_raw'), '{:.2f}')} | "
                  f"{_num(peak, '{:.2f}')} | {_num(ratio, '{:.2f}')} | {f.get('load_avg_mean')} / {f.get('load_avg_max')} | "
                  f"{'; '.join(status) or 'ok'} |")
     L += ["", "## Goals", "", "| goal | target | measured | |", "|---|---|---|---|"]
@@ -809,6 +810,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=int(os.environ.get("LIFECYCLE_THREADS", "2")))
     ap.add_argument("--results-dir", default=str(REPO / "benchmarks" / "results"))
     ap.add_argument("--report", default=str(REPO / "BENCHMARKS.md"))
+    ap.add_argument("--no-incremental", action="store_true",
+                    help="Spark: the full build only (a Spark run of the 10M preset costs tens of minutes)")
     ap.add_argument("--no-raw-floor", action="store_true",
                     help="skip the raw-SQL floor (it costs about as long as the full build itself)")
     args = ap.parse_args(argv)
@@ -826,9 +829,12 @@ def main(argv=None) -> int:
         gt = json.loads((data / "ground_truth.json").read_text())
         for engine in engines:
             work = root / name / engine
-            fn = {"postgres": bench_postgres, "spark": bench_spark}.get(engine)
-            res = (bench_duckdb(name, data, work, args.threads, full_refresh, raw=not args.no_raw_floor)
-                   if engine == "duckdb" else fn(name, data, work, args.threads, full_refresh))
+            if engine == "duckdb":
+                res = bench_duckdb(name, data, work, args.threads, full_refresh, raw=not args.no_raw_floor)
+            elif engine == "spark":
+                res = bench_spark(name, data, work, args.threads, full_refresh, incremental=not args.no_incremental)
+            else:
+                res = bench_postgres(name, data, work, args.threads, full_refresh)
             res.update({"preset": name, "engine": engine, "events": gt["realised"]["rows"].get("events", 0),
                         "rows": gt["realised"]["rows"], "input_bytes": dir_bytes(data),
                         "generator": {"preset": preset, "customers": customers, "seed": args.seed,
