@@ -32,6 +32,24 @@ def _duckdb_path() -> Path:
 FIT_CONSUMERS = "int_clv__model_parameters+"
 
 
+def _duckdb_lock_holder(db_path: Path) -> str | None:
+    """Which process holds the DuckDB file's lock (DuckDB's own words, e.g. 'PID 123'), or None."""
+    if not db_path.exists():
+        return None
+    import re
+
+    import duckdb
+
+    try:
+        duckdb.connect(str(db_path)).close()
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        found = re.search(r"PID \d+( \([^)]*\))?", str(exc))
+        return found.group(0) if found else "another process"
+    return None
+
+
 def _target() -> str:
     return os.environ.get("LIFECYCLE_TARGET", "duckdb")
 
@@ -42,6 +60,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         db_path = _duckdb_path()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         env["LIFECYCLE_DUCKDB_PATH"] = str(db_path)
+        holder = _duckdb_lock_holder(db_path)
+        if holder:
+            print(f"The warehouse file {db_path} is in use by another process ({holder}): close it "
+                  "(a BI tool, notebook or second build) and build again.", file=sys.stderr)
+            return 1
     # Incremental when the tables exist (docs block `incremental_runs`); --full-refresh rebuilds all.
     dbt_args = ["build", "--full-refresh"] if args.full_refresh else ["build"]
     if args.vars:
@@ -57,8 +80,11 @@ def cmd_build(args: argparse.Namespace) -> int:
             continue
         try:
             run_dbt(step, env=env, stream=True)
-        except DbtFailed:
-            print("\nThe build failed: see dbt's messages above.", file=sys.stderr)
+        except DbtFailed as err:
+            if err.killed_by():
+                print(f"\nThe build was killed ({err.killed_by()}) before it finished.", file=sys.stderr)
+            else:
+                print("\nThe build failed: see dbt's messages above.", file=sys.stderr)
             return 1
         if "--exclude" in step:
             # dbt's next invocation overwrites run_results.json; keep this one's beside it.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,19 @@ from .contract import PROJECT_DIR
 
 
 class DbtFailed(RuntimeError):
-    def __init__(self, args: list[str], output: str):
+    def __init__(self, args: list[str], output: str, returncode: int = 1):
         super().__init__(f"dbt {' '.join(args)} failed:\n{output[-6000:]}")
         self.output = output
+        self.returncode = returncode
+
+    def killed_by(self) -> str | None:
+        """The signal's name when dbt was killed (a negative return code), else None."""
+        if self.returncode >= 0:
+            return None
+        try:
+            return signal.Signals(-self.returncode).name
+        except ValueError:
+            return f"signal {-self.returncode}"
 
 
 def dbt_executable() -> str:
@@ -47,5 +58,5 @@ def run_dbt(
         result = subprocess.run(cmd, cwd=PROJECT_DIR, env=full_env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if check and result.returncode != 0:
-        raise DbtFailed(args, result.stdout or "(output streamed above)")
+        raise DbtFailed(args, result.stdout or "(output streamed above)", result.returncode)
     return result

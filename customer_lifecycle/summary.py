@@ -1,6 +1,7 @@
 """The short report printed after a build: where the results are, what was built, what was held back."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,8 @@ def print_summary(db_path: Path) -> None:
         ).fetchall()
         print()
         print(f"Results are in the DuckDB file {db_path}")
-        print(f"  open it with: python -c \"import duckdb; duckdb.connect('{db_path}').sql('show all tables').show()\"")
+        print(f"  open it with: {sys.executable} -c \"import duckdb; "
+              f"duckdb.connect('{db_path}', read_only=True).sql('show all tables').show()\"")
         print()
         print(f"{'schema.table':60} {'rows':>10}")
         for schema, name, _ in tables:

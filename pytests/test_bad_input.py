@@ -120,3 +120,68 @@ def test_a_data_directory_with_quote_space_and_unicode_in_its_path(tmp_path, tin
                 "select source_table, row_key, quarantine_reason from {{ stg_shop__quarantined_rows }}"):
         rows = plain.query(sql)
         assert rows and sorted(b.query(sql)) == sorted(rows), sql
+
+
+def test_a_zero_byte_optional_file_is_an_absent_table(tmp_path, data_dir):
+    (data_dir / "referrals.csv").write_bytes(b"")  # optional, and absent from the fixture otherwise
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, args=NO_TESTS)
+    assert b.ok, b.output[-3000:]
+    assert b.query("select count(*) from {{ stg_shop__referrals }}") == [(0,)]
+
+
+def test_a_file_with_another_delimiter_is_named_with_the_delimiter(tmp_path, data_dir):
+    path = data_dir / "orders.csv"
+    path.write_text(path.read_text().replace(",", ";"))
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir)
+    assert_failed_before_models(b, f"file {path}", "seems to be delimited by semicolons")
+
+
+def test_the_summary_hint_works_outside_the_venv_and_a_held_file_is_one_line(tmp_path):
+    """After a build the summary prints a command that opens the file; run it with a PATH that has
+    no venv. Then hold the file open for writing, as a notebook would, and build again: one line
+    names the file and the process holding it."""
+    import os
+    import subprocess
+
+    import duckdb
+
+    from .harness import run_cli
+    db_path = tmp_path / "held.duckdb"
+    env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DUCKDB_PATH": str(db_path), "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"),
+           "LIFECYCLE_RAW_SCHEMA": ""}
+    first = run_cli(["build", "--vars", '{"max_valid_at": "2030-01-01 00:00:00"}'], env, tmp_path)
+    assert first.returncode == 0, first.stdout[-3000:]
+    hint = next(line for line in first.stdout.splitlines() if "open it with:" in line).split("open it with:", 1)[1]
+    shown = subprocess.run(hint, shell=True, text=True, capture_output=True, cwd=tmp_path,
+                           env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert shown.returncode == 0 and "rows" in shown.stdout, shown.stderr  # DuckDB's table listing
+    holder = duckdb.connect(str(db_path))
+    try:
+        second = run_cli(["build"], env, tmp_path)
+    finally:
+        holder.close()
+    assert second.returncode == 1
+    assert second.stdout.strip().splitlines() == [
+        f"The warehouse file {db_path} is in use by another process (PID {os.getpid()}): close it "
+        "(a BI tool, notebook or second build) and build again."]
+
+
+def test_the_same_data_builds_byte_identical_marts(tmp_path, demo_builds):
+    """A second build of the demo: every mart's rows are identical to the first, floats to the bit."""
+    import duckdb
+
+    first = demo_builds("duckdb")
+    second = build("duckdb", tmp_path / "again", args=NO_TESTS)
+    assert second.ok, second.output[-3000:]
+    from .harness import model_names
+    marts = model_names(first, "marts")
+    assert len(marts) >= 19
+    for model in marts:
+        rows = []
+        for b in (first, second):
+            con = duckdb.connect(b.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+            try:
+                rows.append(con.sql(f"select * from {b.relation(model)} order by all").fetchall())
+            finally:
+                con.close()
+        assert rows[0] == rows[1], model

@@ -73,7 +73,7 @@
     {%- endif -%}
 
     {#- Where raw tables are read in warehouse mode: plain identifiers. -#}
-    {%- for name in ['raw_schema', 'raw_database'] if var(name) and not is_plain_identifier(var(name)) -%}
+    {%- for name in ['raw_schema', 'raw_database', 'reader_role'] if var(name) and not is_plain_identifier(var(name)) -%}
         {%- do problems.append(name ~ " must be a plain identifier (letters, digits, _), got '" ~ var(name) ~ "'") -%}
     {%- endfor -%}
     {%- set table_names = var('raw_table_names', {}) -%}
@@ -88,6 +88,10 @@
 
     {%- if problems -%}
         {{ exceptions.raise_compiler_error("Invalid project settings (vars):\n  - " ~ (problems | join("\n  - "))) }}
+    {%- endif -%}
+    {%- if not var('pii_hash_key') -%}
+        {%- do exceptions.warn("pii_hash_key is not set (LIFECYCLE_PII_HASH_KEY): dim_customers.email_hash is an unkeyed "
+            ~ "SHA-256, which anyone holding a list of addresses can match. Set a secret key for real data.") -%}
     {%- endif -%}
     {#- The funnel and customer-value settings are checked by the macros that read them. -#}
     {%- do journey_funnels() -%}

@@ -176,7 +176,7 @@ key_checks as (
             when repeated_keys.min_row_hash <> repeated_keys.max_row_hash then 'conflicting_key'
             when row_number() over (
                 partition by {% for column in key %}row_checks.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
-                order by {{ dbt.concat(raw_values_parts(columns)) }}
+                order by {{ dbt.concat(raw_values_parts(columns, spec.get('pii', []))) }}
             ) > 1
                 then 'duplicate_row'
         end as row_or_key_issue
@@ -268,7 +268,7 @@ final as (
             select
                 *,
                 {{ dbt.concat(row_key_parts(key)) }} as row_key,
-                {{ dbt.concat(raw_values_parts(columns)) }} as raw_values
+                {{ dbt.concat(raw_values_parts(columns, spec.get('pii', []))) }} as raw_values
             from checked
             where quarantine_reason is not null
         ) as quarantined
@@ -279,12 +279,18 @@ select * from final
 {%- endmacro %}
 
 {#- 'col=value | col=value', nulls shown as <null>: the raw row as it arrived (its raw_ columns),
-    for quarantine. -#}
-{% macro raw_values_parts(columns) -%}
+    for quarantine; the table's pii columns as '<pii:' + the first 16 hex digits of the pseudonym + '>'. -#}
+{% macro raw_values_parts(columns, pii=[]) -%}
     {%- set parts = [] -%}
     {%- for column in columns -%}
         {%- do parts.append("'" ~ ('' if loop.first else ' | ') ~ column ~ "='") -%}
-        {%- do parts.append("coalesce(raw_" ~ column ~ ", '<null>')") -%}
+        {%- if column in pii -%}
+            {#- A direct identifier shows as the start of its pseudonym: equal values stay equal. -#}
+            {%- do parts.append("coalesce(" ~ dbt.concat(["'<pii:'", "substr(" ~ pseudonym('raw_' ~ column) ~ ", 1, 16)", "'>'"])
+                ~ ", '<null>')") -%}
+        {%- else -%}
+            {%- do parts.append("coalesce(raw_" ~ column ~ ", '<null>')") -%}
+        {%- endif -%}
     {%- endfor -%}
     {{ return(parts) }}
 {%- endmacro %}

@@ -78,11 +78,14 @@
     {{ return(adapter.dispatch('present_raw_files', 'customer_lifecycle')(dir, candidates)) }}
 {%- endmacro %}
 
+{#- A zero-byte file holds no table (not even a header): it counts as absent. -#}
 {% macro default__present_raw_files(dir, candidates) -%}
     {%- set found = [] -%}
     {%- for path, fmt in candidates -%}
         {%- set hits = run_query("select count(*) from glob(" ~ sql_string(path) ~ ")").columns[0].values()[0] -%}
-        {%- if hits > 0 -%}{%- do found.append((path, fmt)) -%}{%- endif -%}
+        {%- if hits > 0 and run_query("select count(*) from read_blob(" ~ sql_string(path) ~ ") where size > 0").columns[0].values()[0] > 0 -%}
+            {%- do found.append((path, fmt)) -%}
+        {%- endif -%}
     {%- endfor -%}
     {{ return(found) }}
 {%- endmacro %}
@@ -99,7 +102,7 @@
     {%- do run_query("create or replace temporary view raw_file_listing using binaryFile options (path "
         ~ sql_string(dir) ~ ", recursiveFileLookup 'true')") -%}
     {%- set listed = [] -%}
-    {%- for row in run_query("select path from raw_file_listing").rows -%}
+    {%- for row in run_query("select path from raw_file_listing where length > 0").rows -%}
         {%- do listed.append(modules.re.sub('^file:(//)?', '', row[0])) -%}
     {%- endfor -%}
     {%- set found = [] -%}
@@ -167,7 +170,8 @@
         {%- for column in columns if column not in present -%}{%- do missing.append(column) -%}{%- endfor -%}
         {%- if missing -%}
             {{ exceptions.raise_compiler_error("Raw table '" ~ table ~ "' (" ~ located['where'] ~ ") lacks the column(s) "
-                ~ (missing | join(', ')) ~ " that the data contract requires. It has: " ~ (present | join(', '))) }}
+                ~ (missing | join(', ')) ~ " that the data contract requires. It has: " ~ (present | join(', '))
+                ~ delimiter_hint(present)) }}
         {%- endif -%}
         (select
             {%- for column in columns %}
@@ -175,6 +179,16 @@
             {%- endfor %}
         from {{ located['from'] }})
     {%- endif -%}
+{%- endmacro %}
+
+{#- A file read as one column whose name holds another separator was written with that separator. -#}
+{% macro delimiter_hint(present) -%}
+    {%- for name, separator in [('semicolons', ';'), ('tabs', '\t'), ('pipes', '|')]
+        if present | length == 1 and separator in present[0] -%}
+        {{ return(". The file seems to be delimited by " ~ name ~ "; raw CSV files are comma-separated "
+            ~ "(RFC 4180): export it again with commas.") }}
+    {%- endfor -%}
+    {{ return('') }}
 {%- endmacro %}
 
 {% macro raw_columns_present(from) -%}

@@ -83,7 +83,7 @@ latest_nps as (
 final as (
     select
         customers.customer_id,
-        customers.email,
+        {{ pseudonym('customers.email') }} as email_hash,
         customers.country,
         customers.acquisition_channel,
         customers.signed_up_at,

@@ -17,7 +17,9 @@ bucketed as (
         least(frequency, 7) as bucket_frequency,
         customers,
         holdout_purchases,
-        cast(expected_holdout_purchases as {{ type_double() }}) * customers as expected_purchases
+        {#- Summed as decimals (10 places, exact), so the total does not depend on the order the engine
+            adds the groups in: the same data gives the same bits every build. -#}
+        cast(expected_holdout_purchases as decimal(20, 10)) * cast(customers as decimal(10, 0)) as expected_purchases
     from group_scores
 ),
 
@@ -50,7 +52,8 @@ final as (
             as expected_minus_actual,
         cast(per_bucket.actual_purchases as {{ type_double() }}) / per_bucket.customers
             as actual_purchases_per_customer,
-        per_bucket.expected_purchases / per_bucket.customers as expected_purchases_per_customer
+        cast(per_bucket.expected_purchases as {{ type_double() }}) / per_bucket.customers
+            as expected_purchases_per_customer
     from per_bucket
     cross join settings
 )
