@@ -35,9 +35,7 @@
     {%- for name in ['at_risk_after_days', 'churn_after_days', 'loyalty_min_orders', 'advocacy_referral_window_days',
                      'session_timeout_minutes', 'cart_abandonment_window_days', 'cart_recovery_window_days',
                      'attribution_window_days', 'acquisition_value_window_days', 'unit_buckets'] -%}
-        {%- if not is_positive_whole_number(var(name)) -%}
-            {%- do problems.append(name ~ " must be a positive whole number, got '" ~ var(name) ~ "'") -%}
-        {%- endif -%}
+        {%- if not is_positive_whole_number(var(name)) -%}{%- do problems.append(whole_number_problem(name)) -%}{%- endif -%}
     {%- endfor -%}
     {%- if is_positive_whole_number(var('at_risk_after_days')) and is_positive_whole_number(var('churn_after_days'))
         and var('at_risk_after_days') | int >= var('churn_after_days') | int -%}
@@ -119,10 +117,12 @@
 {#- Settings read while dbt parses the models (before the check above runs): the value, or a stop
     that names the setting. -#}
 {% macro whole_number_setting(name) -%}
-    {%- if not is_positive_whole_number(var(name)) -%}
-        {{ exceptions.raise_compiler_error(name ~ " must be a positive whole number, got '" ~ var(name) ~ "'") }}
-    {%- endif -%}
+    {%- if not is_positive_whole_number(var(name)) -%}{{ exceptions.raise_compiler_error(whole_number_problem(name)) }}{%- endif -%}
     {{ return(var(name) | int) }}
+{%- endmacro %}
+
+{% macro whole_number_problem(name) -%}
+    {{ return(name ~ " must be a positive whole number, got '" ~ var(name) ~ "'") }}
 {%- endmacro %}
 
 {% macro text_list_setting(name) -%}

@@ -49,7 +49,8 @@
     amounts in the reporting currency are held to the same ceiling. -#}
 {%- if convert_currency -%}
     {%- do rate.update({'expr': "(case when key_checks." ~ convert_currency['currency'] ~ " = "
-        ~ sql_string(var('reporting_currency')) ~ " then 1 else exchange_rates.rate_to_reporting end)"}) -%}
+        ~ sql_string(var('reporting_currency')) ~ " then cast(1 as " ~ dbt.type_numeric()
+        ~ ") else exchange_rates.rate_to_reporting end)"}) -%}
 {%- endif -%}
 {%- set rate_expr = rate['expr'] -%}
 
@@ -202,10 +203,7 @@ checked as (
         {%- endfor %}
         {%- endfor %}
         {%- if convert_currency %}
-        case
-            when key_checks.{{ convert_currency['currency'] }} = {{ sql_string(var("reporting_currency")) }} then cast(1 as {{ dbt.type_numeric() }})
-            else exchange_rates.rate_to_reporting
-        end as exchange_rate,
+        {{ rate_expr }} as exchange_rate,
         {%- endif %}
         case
             when key_checks.row_or_key_issue is not null then key_checks.row_or_key_issue
