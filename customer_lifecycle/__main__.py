@@ -16,6 +16,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from . import publish
 from .contract import PROJECT_DIR
 from .dbt_runner import DbtFailed, run_dbt
 from .summary import print_summary
@@ -32,39 +33,38 @@ def _duckdb_path() -> Path:
 FIT_CONSUMERS = "int_clv__model_parameters+"
 
 
-def _duckdb_lock_holder(db_path: Path) -> str | None:
-    """Which process holds the DuckDB file's lock (DuckDB's own words, e.g. 'PID 123'), or None."""
-    if not db_path.exists():
-        return None
-    import re
-
-    import duckdb
-
-    try:
-        duckdb.connect(str(db_path)).close()
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        found = re.search(r"PID \d+( \([^)]*\))?", str(exc))
-        return found.group(0) if found else "another process"
-    return None
-
-
 def _target() -> str:
     return os.environ.get("LIFECYCLE_TARGET", "duckdb")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    env = {}
-    if _target() == "duckdb":
-        db_path = _duckdb_path()
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        env["LIFECYCLE_DUCKDB_PATH"] = str(db_path)
-        holder = _duckdb_lock_holder(db_path)
-        if holder:
-            print(f"The warehouse file {db_path} is in use by another process ({holder}): close it "
-                  "(a BI tool, notebook or second build) and build again.", file=sys.stderr)
-            return 1
+    if _target() != "duckdb":
+        return _build_steps(args, {})
+    # DuckDB: build a copy of the published file and put it in place only when dbt succeeded
+    # (docs block `publishing`; customer_lifecycle/publish.py).
+    published = _duckdb_path()
+    published.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with publish.one_build_at_a_time(published):
+            building = publish.prepare(published, fresh=args.full_refresh)
+            try:
+                code = _build_steps(args, {"LIFECYCLE_DUCKDB_PATH": str(building)})
+                if code == 0:
+                    publish.publish(building, published)
+            finally:
+                publish.discard(building)
+    except publish.WarehouseBusy as busy:
+        print(busy, file=sys.stderr)
+        return 1
+    if code == 0:
+        print_summary(published)
+    else:
+        print(f"Nothing was published: {published} is unchanged.", file=sys.stderr)
+    return code
+
+
+def _build_steps(args: argparse.Namespace, env: dict[str, str]) -> int:
+    """dbt build (in steps around the CLV fit where dbt cannot fit it), 0 when every step passed."""
     # Incremental when the tables exist (docs block `incremental_runs`); --full-refresh rebuilds all.
     dbt_args = ["build", "--full-refresh"] if args.full_refresh else ["build"]
     if args.vars:
@@ -91,8 +91,6 @@ def cmd_build(args: argparse.Namespace) -> int:
             target = Path(os.environ.get("DBT_TARGET_PATH", PROJECT_DIR / "target"))
             if (target / "run_results.json").exists():
                 shutil.copyfile(target / "run_results.json", target / "run_results_before_fit.json")
-    if _target() == "duckdb":
-        print_summary(_duckdb_path())
     return 0
 
 

@@ -123,6 +123,11 @@ class Build:
                 conn.close()
         return [tuple(normalise(v) for v in row) for row in rows]
 
+    def published_relation(self, model: str) -> str:
+        """Where readers read a mart: on PostgreSQL the published schema, not the build schema."""
+        relation = self.relation(model)
+        return relation.replace('_marts_build"', '_marts"') if self.engine == "postgres" else relation
+
     def columns(self, model: str) -> list[str]:
         """The model's columns, in order (from the manifest's YAML when documented, else the table)."""
         manifest = json.loads((self.work_dir / "target" / "manifest.json").read_text())
@@ -215,7 +220,7 @@ def build(
         conn = server.connect()
         with conn.cursor() as cur:
             cur.execute(f"drop schema if exists {pg_schema} cascade")
-            for layer in ("staging", "intermediate", "marts", "raw", "seeds", "raw_files"):
+            for layer in ("staging", "intermediate", "marts", "marts_build", "raw", "seeds", "raw_files"):
                 cur.execute(f"drop schema if exists {pg_schema}_{layer} cascade")
         conn.commit()
         if data_dir is not None:
@@ -264,6 +269,11 @@ def build_again(
     dbt_args = list(args or ["build"]) + ["--vars", json.dumps(all_vars)]
     result = run_dbt(dbt_args, env=env, work_dir=previous.work_dir, check=False)
     return Build(previous.engine, previous.work_dir, env, result.stdout, result.returncode, previous.server)
+
+
+# fct_build_record names its build (build_id, finished_at); two builds of the same data agree on
+# the rest of it, which says what they built.
+BUILD_RECORD_DATA = "mart_name, row_count, as_of_date, data_first_day, data_last_day"
 
 
 def model_names(b: Build, folder: str) -> list[str]:

@@ -84,3 +84,14 @@ def test_marts_enforce_their_contracts(models):
         pytest.skip("no marts in the project yet")
     for model in marts:
         assert model["config"]["contract"]["enforced"], f"{model['name']} has no enforced contract"
+
+
+def test_the_build_record_counts_and_publishing_copies_every_mart(models, manifest):
+    """published_marts() (macros/publish/publishing.sql) is the one list of what a build publishes:
+    it must name every mart but the build record itself, which depends on each of them."""
+    macro = next(m for m in manifest["macros"].values() if m["name"] == "published_marts")
+    listed = set(re.findall(r"'(\w+)'", macro["macro_sql"]))
+    marts = {m["name"] for m in models if m["original_file_path"].startswith("models/marts/")}
+    assert listed == marts - {"fct_build_record"}
+    record = next(m for m in models if m["name"] == "fct_build_record")
+    assert {n.split(".")[-1] for n in record["depends_on"]["nodes"]} >= listed

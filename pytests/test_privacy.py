@@ -64,38 +64,3 @@ def test_a_key_changes_every_pseudonym_and_the_quarantine_masks_addresses(tmp_pa
     assert quarantined and not [v for (v,) in quarantined if EMAIL.search(v)]
     masked = [m for (v,) in quarantined for m in re.findall(r"email=<pii:([0-9a-f]{16})>", v)]
     assert masked and set(masked) <= {pseudonym(r["email"], key)[:16] for r in rows if r["email"].strip()}
-
-
-def test_postgres_reader_role_reads_the_marts_and_nothing_else(tmp_path, pg_server):
-    import psycopg2
-
-    admin = pg_server.connect()
-    with admin.cursor() as cur:
-        cur.execute("select 1 from pg_roles where rolname = 'bi_reader'")
-        if not cur.fetchone():
-            cur.execute("create role bi_reader login")
-    admin.commit()
-    admin.close()
-    b = build("postgres", tmp_path / "w", server=pg_server, data_dir=FIXTURES / "tiny",
-              dbt_vars={"reader_role": "bi_reader"}, args=["build", "--exclude-resource-type", "test", "unit_test"])
-    assert b.ok, b.output[-3000:]
-    reader = psycopg2.connect(host=pg_server.host, port=pg_server.port, user="bi_reader", dbname=pg_server.database)
-    reader.autocommit = True
-    try:
-        marts = model_names(b, "marts")
-        assert len(marts) >= 19
-        with reader.cursor() as cur:
-            for model in marts:
-                cur.execute(f"select count(*) from {b.relation(model)}")
-                assert cur.fetchone()[0] >= 0
-            denied = [b.relation("stg_shop__customers"), b.relation("int_persons"),
-                      f'{b.env["LIFECYCLE_RAW_SCHEMA"]}.customers']
-            for relation in denied:
-                try:
-                    cur.execute(f"select count(*) from {relation}")
-                except psycopg2.errors.InsufficientPrivilege as exc:
-                    assert "permission denied" in str(exc)
-                else:
-                    raise AssertionError(f"bi_reader could read {relation}")
-    finally:
-        reader.close()

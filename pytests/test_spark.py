@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from .harness import DEMO_SEEDS, FIXTURES, assert_same_tables, build, model_names, require_spark
+from .harness import BUILD_RECORD_DATA, DEMO_SEEDS, FIXTURES, assert_same_tables, build, model_names, require_spark
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -55,10 +55,10 @@ def test_every_mart_equals_duckdb(spark_demo, demo_builds):
     differs only in fitted_with, which names the route ('dbt python model' on DuckDB)."""
     duck = demo_builds("duckdb")
     marts = model_names(duck, "marts")
-    assert model_names(spark_demo, "marts") == marts and len(marts) >= 19
+    assert model_names(spark_demo, "marts") == marts and len(marts) >= 20
     fit_columns = [c for c in duck.columns("fct_clv_model_parameters") if c != "fitted_with"]
     assert_same_tables(spark_demo, duck, marts, decimal_rel_tol=lambda v: 1e-9 if _scale(v) > 2 else 0,
-                       columns={"fct_clv_model_parameters": ", ".join(fit_columns)})
+                       columns={"fct_clv_model_parameters": ", ".join(fit_columns), "fct_build_record": BUILD_RECORD_DATA})
 
 
 def _scale(value: str) -> int:

@@ -1,21 +1,40 @@
 {{ config(materialized="table") }}
 
-{#- The one day every mart is computed as of: var as_of_date, or the last day present in the data.
-    A table, so that the data is scanned for it once per build. -#}
+{#- The one day every mart is computed as of: var as_of_date, or the last day present in the data;
+    and the data's first and last days (fct_build_record). A table, so that the data is scanned
+    for it once per build. -#}
 with
 
-last_days as (
-    select max(order_date) as last_day from {{ ref('stg_shop__orders') }}
+data_days as (
+    select
+        min(order_date) as first_day,
+        max(order_date) as last_day
+    from {{ ref('stg_shop__orders') }}
     union all
-    select max(cast(occurred_at as date)) from {{ ref('stg_shop__events') }}
+    select
+        min(cast(occurred_at as date)) as first_day,
+        max(cast(occurred_at as date)) as last_day
+    from {{ ref('stg_shop__events') }}
     union all
-    select max(cast(occurred_at as date)) from {{ ref('stg_shop__email_events') }}
+    select
+        min(cast(occurred_at as date)) as first_day,
+        max(cast(occurred_at as date)) as last_day
+    from {{ ref('stg_shop__email_events') }}
     union all
-    select max(cast(responded_at as date)) from {{ ref('stg_shop__nps_responses') }}
+    select
+        min(cast(responded_at as date)) as first_day,
+        max(cast(responded_at as date)) as last_day
+    from {{ ref('stg_shop__nps_responses') }}
     union all
-    select max(cast(referred_at as date)) from {{ ref('stg_shop__referrals') }}
+    select
+        min(cast(referred_at as date)) as first_day,
+        max(cast(referred_at as date)) as last_day
+    from {{ ref('stg_shop__referrals') }}
     union all
-    select max(cast(signed_up_at as date)) from {{ ref('stg_shop__customers') }}
+    select
+        min(cast(signed_up_at as date)) as first_day,
+        max(cast(signed_up_at as date)) as last_day
+    from {{ ref('stg_shop__customers') }}
 ),
 
 final as (
@@ -24,8 +43,10 @@ final as (
             max(cast({{ sql_string(var('as_of_date')) }} as date))
         {%- else -%}
             max(last_day)
-        {%- endif %} as as_of_date
-    from last_days
+        {%- endif %} as as_of_date,
+        min(first_day) as data_first_day,
+        max(last_day) as data_last_day
+    from data_days
 )
 
 select * from final
