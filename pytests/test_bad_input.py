@@ -1,5 +1,6 @@
 """Bad settings and bad files fail fast with a message that names them (DuckDB, files mode); quoted
 settings and paths are values, never SQL (DuckDB and PostgreSQL)."""
+import re
 import shutil
 
 import pytest
@@ -155,6 +156,20 @@ def test_the_summary_hint_works_outside_the_venv_and_a_held_file_is_one_line(tmp
     shown = subprocess.run(hint, shell=True, text=True, capture_output=True, cwd=tmp_path,
                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert shown.returncode == 0 and "rows" in shown.stdout, shown.stderr  # DuckDB's table listing
+    # The summary is short; the full table list is one printed command away, and that command works.
+    summary = first.stdout[first.stdout.index("Results are in the DuckDB file"):]
+    assert "main_marts.dim_customers" not in summary  # dbt's own log above it names every model
+    listing = next(line for line in first.stdout.splitlines() if "every table with its row count:" in line)
+    listed = subprocess.run(listing.split(":", 1)[1], shell=True, text=True, capture_output=True, cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert listed.returncode == 0 and "main_marts.dim_customers" in listed.stdout, listed.stdout + listed.stderr
+    # The headline KPIs shown are the latest month's row of fct_kpis_monthly.
+    con = duckdb.connect(str(db_path), read_only=True)
+    month, revenue = con.sql("select kpi_month, net_revenue from main_marts.fct_kpis_monthly "
+                             "order by kpi_month desc limit 1").fetchall()[0]
+    con.close()
+    assert f"Headline KPIs of {month:%Y-%m}" in first.stdout
+    assert re.search(rf"net_revenue\s+{re.escape(str(revenue))}\n", first.stdout), first.stdout[-2000:]
     holder = duckdb.connect(str(db_path))
     try:
         second = run_cli(["build"], env, tmp_path)
