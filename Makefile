@@ -15,7 +15,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 # Spark (local, in-process) binds to loopback only.
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean dashboard
 
 setup: $(STAMP)
 
@@ -28,12 +28,31 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(VENV)/bin/python -m customer_lifecycle demo
 
+# make dashboard: serve the lifecycle dashboard on http://127.0.0.1:$(DASHBOARD_PORT) (README, Dashboard),
+# reading the published marts read-only; stop it with Ctrl-C.
+DASHBOARD_PORT ?= 8501
+dashboard: setup
+	$(VENV)/bin/python -m customer_lifecycle dashboard --port $(DASHBOARD_PORT)
+
+# make docs: the documentation site as one self-contained page (dbt docs generate --static), with
+# the tables' columns read from the DuckDB warehouse (built on the demo data first when missing).
+# Written to docs/site/index.html (git-ignored); open it in a browser, no server needed.
+LIFECYCLE_DUCKDB_PATH ?= warehouse/lifecycle.duckdb
+.PHONY: docs
+docs: setup
+	test -f "$(LIFECYCLE_DUCKDB_PATH)" || LIFECYCLE_DUCKDB_PATH="$(LIFECYCLE_DUCKDB_PATH)" $(VENV)/bin/python -m customer_lifecycle demo
+	LIFECYCLE_DUCKDB_PATH="$(LIFECYCLE_DUCKDB_PATH)" $(VENV)/bin/dbt docs generate --static --profiles-dir . --target-path target/docs
+	mkdir -p docs/site
+	cp target/docs/static_index.html docs/site/index.html
+	@echo "Docs: $(CURDIR)/docs/site/index.html"
+
 test: setup
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder pytests
 
 lint: setup
 	$(VENV)/bin/sqlfluff lint models macros tests
 
+# The warehouse file (warehouse/lifecycle.duckdb) is data, not build output: clean keeps it.
 clean:
 	rm -rf target logs $(VENV) spark-warehouse metastore_db derby.log
 

@@ -7,6 +7,7 @@
   load-files  copy a directory of raw files into PostgreSQL tables (for LIFECYCLE_RAW_SCHEMA)
   fit-clv     refit the customer-value models of a PostgreSQL or Spark build and rebuild the models that
               use them (`build` already fits them on every engine)
+  dashboard   serve the lifecycle dashboard (Streamlit) on http://127.0.0.1:PORT, reading the marts read-only
 """
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from .contract import PROJECT_DIR
 from .dbt_runner import DbtFailed, run_dbt
 from .summary import print_summary
 
-DEFAULT_DUCKDB = PROJECT_DIR / "target" / "lifecycle.duckdb"
+# Outside target/, which `dbt clean` and `make clean` delete.
+DEFAULT_DUCKDB = PROJECT_DIR / "warehouse" / "lifecycle.duckdb"
 
 
 def _duckdb_path() -> Path:
@@ -101,7 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    print_summary(_duckdb_path())
+    print_summary(_duckdb_path(), tables=args.tables)
     return 0
 
 
@@ -239,6 +241,28 @@ def cmd_fit_clv(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Serve the dashboard (customer_lifecycle/dashboard) with Streamlit on 127.0.0.1 until stopped.
+
+    Streamlit replaces this process, so stopping it (Ctrl-C, a signal to this PID) stops the server.
+    The dashboard reads the marts of the current target: the DuckDB file (resolved here, so a relative
+    LIFECYCLE_DUCKDB_PATH means the same file as for `build`) or PostgreSQL (LIFECYCLE_PG_*).
+    """
+    from .dashboard import APP_PATH
+
+    env = dict(os.environ)
+    if _target() == "duckdb":
+        env["LIFECYCLE_DUCKDB_PATH"] = str(_duckdb_path())
+    command = [sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+               "--server.address", "127.0.0.1", "--server.port", str(args.port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+               "--client.toolbarMode", "minimal"]
+    print(f"Dashboard: http://127.0.0.1:{args.port}", flush=True)
+    sys.stderr.flush()
+    os.execve(sys.executable, command, env)
+    return 1  # not reached: execve does not return
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m customer_lifecycle", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -249,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--full-refresh", action="store_true",
                        help="rebuild every table from the raw data instead of updating the persons that changed")
         p.set_defaults(func=func)
-    sub.add_parser("summary").set_defaults(func=cmd_summary)
+    p = sub.add_parser("summary")
+    p.add_argument("--tables", action="store_true", help="also list every table with its row count")
+    p.set_defaults(func=cmd_summary)
     p = sub.add_parser("load-files")
     p.add_argument("data_dir")
     p.add_argument("--schema", default="raw")
@@ -259,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vars", help="the dbt vars of the build, as YAML (the same as for `build`)")
     p.add_argument("--no-rebuild", action="store_true", help="only write the fit; do not rebuild the models using it")
     p.set_defaults(func=cmd_fit_clv)
+    p = sub.add_parser("dashboard", help="serve the lifecycle dashboard on http://127.0.0.1:PORT")
+    p.add_argument("--port", type=int, default=8501, help="the port to serve on (default 8501)")
+    p.set_defaults(func=cmd_dashboard)
     args = parser.parse_args(argv)
     return args.func(args)
 

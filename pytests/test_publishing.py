@@ -27,6 +27,8 @@ VARS_A = {"max_valid_at": PINNED_MAX_VALID_AT}
 VARS_B = {"max_valid_at": PINNED_MAX_VALID_AT, "as_of_date": "2025-02-15"}
 # A singular test that always fails, on a mart built late (dim_customers: after the CLV fit).
 FAILING_TEST = "select customer_id from {{ ref('dim_customers') }}\n"
+# Every model file under models/marts is a published mart; fct_build_record is one of them.
+PUBLISHED = sorted(p.stem for p in (PROJECT_DIR / "models" / "marts").rglob("*") if p.suffix in (".sql", ".py"))
 
 
 def cli(args: list[str], env: dict[str, str], work_dir: Path, project: Path = PROJECT_DIR,
@@ -96,7 +98,7 @@ def test_duckdb_build_record_agrees_with_the_marts(duck):
     try:
         record = con.sql("select mart_name, row_count, as_of_date, data_first_day, data_last_day, dbt_version "
                          "from main_marts.fct_build_record").fetchall()
-        assert len(record) == 19
+        assert len(record) == len(PUBLISHED) - 1
         for mart, rows, as_of, first_day, last_day, version in record:
             assert con.execute(f"select count(*) from main_marts.{mart}").fetchone()[0] == rows
             # The tiny fixture's README: data from the first sign-up to the last order, 2025-03-07.
@@ -192,7 +194,7 @@ def assert_one_build(server, schema: str) -> str:
         with conn.cursor() as cur:
             cur.execute(f'select build_id, mart_name, row_count from "{schema}".fct_build_record')
             record = cur.fetchall()
-            assert len(record) == 19 and len({r[0] for r in record}) == 1
+            assert len(record) == len(PUBLISHED) - 1 and len({r[0] for r in record}) == 1
             for _, mart, rows in record:
                 cur.execute(f'select count(*) from "{schema}"."{mart}"')
                 assert cur.fetchone()[0] == rows, mart
@@ -222,7 +224,7 @@ def pg(pg_server, tmp_path_factory):
 def test_postgres_kill_9_during_the_build_and_a_failing_test_publish_nothing(pg, pg_server, tmp_path):
     a, schema = pg
     before = published_tables(pg_server, schema)
-    assert len(before) == 20
+    assert len(before) == len(PUBLISHED)
     kill_when(cli(["build", "--vars", json.dumps(VARS_B)], a.env, a.work_dir), r"OK created sql table model \w+_marts_build\.")
     assert published_tables(pg_server, schema) == before
     code, output = run_to_end(cli(["build", "--vars", json.dumps(VARS_B)], a.env, a.work_dir,
@@ -290,7 +292,7 @@ def test_postgres_reader_role_reads_the_published_marts_and_nothing_else(pg, pg_
     try:
         with reader.cursor() as cur:
             cur.execute("select count(*) from information_schema.tables where table_schema = %s", (schema,))
-            assert cur.fetchone()[0] == 20
+            assert cur.fetchone()[0] == len(PUBLISHED)
             for model in model_names(a, "marts"):
                 cur.execute(f"select count(*) from {a.published_relation(model)}")
                 assert cur.fetchone()[0] >= 0
@@ -305,3 +307,34 @@ def test_postgres_reader_role_reads_the_published_marts_and_nothing_else(pg, pg_
                     raise AssertionError(f"bi_reader could read {relation}")
     finally:
         reader.close()
+
+
+def test_postgres_published_marts_keep_their_primary_keys_and_comments(pg, pg_server):
+    """The published copies carry the build tables' primary keys and the YAML descriptions as table
+    and column comments (persist_docs), as BI tools read them from <schema>_marts."""
+    a, schema = pg
+    manifest = json.loads((a.work_dir / "target" / "manifest.json").read_text())
+    node = next(n for n in manifest["nodes"].values() if n["name"] == "dim_customers" and n["resource_type"] == "model")
+    conn = pg_server.connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("""
+                select count(*) from information_schema.table_constraints
+                where table_schema = %s and constraint_type = 'PRIMARY KEY'""", (schema,))
+            keyed = cur.fetchone()[0]
+            cur.execute("""
+                select kcu.column_name from information_schema.table_constraints tc
+                join information_schema.key_column_usage kcu
+                  on tc.constraint_name = kcu.constraint_name and tc.table_schema = kcu.table_schema
+                where tc.table_schema = %s and tc.table_name = 'dim_customers' and tc.constraint_type = 'PRIMARY KEY'
+                """, (schema,))
+            assert [r[0] for r in cur.fetchall()] == ["customer_id"]
+            cur.execute("select obj_description(to_regclass(%s), 'pg_class'), col_description(to_regclass(%s), 1)",
+                        (f'"{schema}".dim_customers', f'"{schema}".dim_customers'))
+            table_comment, first_column_comment = cur.fetchone()
+    finally:
+        conn.close()
+    # Every published mart (the build record too) declares its grain as a primary key.
+    assert keyed == len(PUBLISHED)
+    assert table_comment == node["description"].strip()
+    assert first_column_comment == node["columns"]["customer_id"]["description"].strip()

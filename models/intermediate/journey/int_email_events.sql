@@ -1,6 +1,7 @@
 {#-
     E-mail events known as of as_of_date with their campaign's type (docs block
     `email_engagement`). An event of a campaign absent from the campaigns table keeps a null type.
+    Scaling: a join of the e-mail events with the (small) campaigns table.
 -#}
 with
 

@@ -12,7 +12,9 @@
     every funnel in var funnels; a new funnel is a new entry in that var, not new SQL.
     Scaling: per funnel, a filter of the events to its step types, then one equi-join per step on
     the entry (session, or the person's attempt); person-scope funnels add one sort of the
-    first-step events per person and a recursion as deep as the most attempts of one person.
+    first-step events per person and a recursion as deep as the most attempts of one person;
+    events are then assigned to attempts by a running maximum, so each step stays an equi-join on
+    the entry (about 65 s for 10M events and three funnels on DuckDB).
     Incremental by person (docs block `incremental_runs`).
 -#}
 {%- set funnels = journey_funnels() %}

@@ -1,4 +1,5 @@
-{#- The declared funnels, one row per funnel step (docs block `funnels`), read from var funnels. -#}
+{#- The declared funnels, one row per funnel step (docs block `funnels`), read from var funnels.
+    Scaling: one row per declared step, from the var. -#}
 with
 
 declared_steps as (

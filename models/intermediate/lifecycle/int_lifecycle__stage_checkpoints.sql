@@ -7,12 +7,16 @@
 ) }}
 
 {#-
-    Each person's stage at every day on which it can change (docs block `stage_history_scaling`):
+    Each person's stage at every day on which it can change (docs block `lifecycle_stages`):
     the days of their facts, plus the days a time rule can fire without any event: an order's
     day + at_risk_after_days + 1 and + churn_after_days + 1, and a referral's day +
-    advocacy_referral_window_days + 1. The stage at each checkpoint comes from running totals
-    over the person's earlier checkpoints and the one stage rule (macro lifecycle_stage).
-    Rows: at most facts + 2 x order days + referral days per person, never persons x days.
+    advocacy_referral_window_days + 1. The stage cannot change between checkpoints, because every
+    input of the rule is constant between them. The stage at each checkpoint comes from running
+    totals over the person's earlier checkpoints and the one stage rule (macro lifecycle_stage).
+    Scaling: never a person x day spine. Rows: at most fact days + 2 x order days + referral days
+    per person, so rows and cost grow with events (after a group-by to person-days) and orders, and
+    are independent of how many days the data spans; the work is a few sorts over those rows
+    (window functions partitioned by person).
     Incremental by person (docs block `incremental_runs`): the persons whose time rule fires between
     two as-of days are touched, so the other persons' checkpoints stay as they are.
 -#}

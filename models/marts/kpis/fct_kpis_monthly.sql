@@ -2,11 +2,10 @@
     The headline KPIs, one row per month (docs block `kpis`), from the first month of the stage
     history to the month of as_of_date (the last month is partial: up to as_of_date). Each KPI is
     defined once, in the mart or intermediate model it comes from; this model only lines them up.
-    Scaling: group-bys of orders, sessions, funnel entries and e-mail events by month; months x 1
+    Scaling: group-bys of orders, sessions and e-mail events by month; months x 1
     rows.
 -#}
-{%- set session_funnels = journey_funnels() | selectattr('scope', 'equalto', 'session') | list %}
-{%- set kpi_funnel = session_funnels[0].name if session_funnels else '' %}
+{%- set kpi_funnel = kpi_funnel_name() %}
 with
 
 months as (
@@ -22,11 +21,7 @@ upsell as (
 ),
 
 sessions as (
-    select * from {{ ref('int_sessions') }}
-),
-
-funnel_sessions as (
-    select * from {{ ref('fct_funnel_sessions') }}
+    select * from {{ ref('fct_sessions') }}
 ),
 
 nps as (
@@ -66,20 +61,10 @@ upsell_months as (
 session_months as (
     select
         {{ month_start('session_date') }} as kpi_month,
-        count(*) as sessions
+        count(*) as sessions,
+        sum(case when is_converted then 1 else 0 end) as converted_sessions
     from sessions
     group by {{ month_start('session_date') }}
-),
-
-converted_months as (
-    select
-        {{ month_start('sessions.session_date') }} as kpi_month,
-        sum(case when funnel_sessions.is_converted then 1 else 0 end) as converted_sessions
-    from funnel_sessions
-    inner join sessions
-        on funnel_sessions.entry_session_id = sessions.session_id
-    where funnel_sessions.funnel_name = '{{ kpi_funnel }}'
-    group by {{ month_start('sessions.session_date') }}
 ),
 
 email_months as (
@@ -129,12 +114,12 @@ final as (
         end as cac,
         cast(coalesce(session_months.sessions, 0) as {{ dbt.type_int() }}) as sessions,
         cast(
-            case when {{ 'true' if kpi_funnel else 'false' }} then coalesce(converted_months.converted_sessions, 0) end
+            case when {{ 'true' if kpi_funnel else 'false' }} then coalesce(session_months.converted_sessions, 0) end
             as {{ dbt.type_int() }}
         ) as converted_sessions,
         case
             when {{ 'true' if kpi_funnel else 'false' }}
-                then {{ rate('coalesce(converted_months.converted_sessions, 0)', 'session_months.sessions') }}
+                then {{ rate('coalesce(session_months.converted_sessions, 0)', 'session_months.sessions') }}
         end as session_conversion_rate,
         cast(coalesce(order_months.valid_orders, 0) as {{ dbt.type_int() }}) as valid_orders,
         cast(coalesce(order_months.net_revenue, 0) as {{ type_money() }}) as net_revenue,
@@ -162,8 +147,6 @@ final as (
         on months.churn_month = upsell_months.kpi_month
     left join session_months
         on months.churn_month = session_months.kpi_month
-    left join converted_months
-        on months.churn_month = converted_months.kpi_month
     left join email_months
         on months.churn_month = email_months.kpi_month
     left join spend_months

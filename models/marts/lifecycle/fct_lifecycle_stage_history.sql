@@ -7,8 +7,10 @@
 
 {#-
     Every person's lifecycle stage as intervals [valid_from, valid_to): one row per stage spell
-    (docs blocks `lifecycle_stages`, `stage_history_scaling`). Built from the checkpoints of
-    int_lifecycle__stage_checkpoints by keeping the days on which the stage changes. Incremental
+    (docs block `lifecycle_stages`). Built from the checkpoints of
+    int_lifecycle__stage_checkpoints by keeping the days on which the stage changes. Scaling: one
+    sort of the checkpoints per person (lag and lead windows), never a person x day spine; the
+    checkpoints' header says how their rows grow. Incremental
     by person (docs block `incremental_runs`). on_schema_change append_new_columns, not fail: the
     enforced contract declares varchar where PostgreSQL's new rows are text, the same type.
     On Spark a table rebuilt each run from the (incremental) checkpoints: a bucket column for

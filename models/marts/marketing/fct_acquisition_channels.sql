@@ -4,7 +4,8 @@
     customers in their first acquisition_value_window_days days (90) per new customer and against
     CAC, shown only once every new customer of the month has had the full window by as_of_date.
     Every month from the first new customer or spend to the month of as_of_date, for every channel
-    seen in either. Scaling: group-bys of the orders by customer and of the spend by month.
+    seen in either. Scaling: group-bys of the orders by customer and of the spend by month;
+    months x channels rows.
 -#}
 {%- set value_window_days = var('acquisition_value_window_days') %}
 with
