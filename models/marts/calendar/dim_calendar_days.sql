@@ -6,14 +6,15 @@
     window is then kept.
     Scaling: one row per day between the bounds (about 15,000 from 1990).
 -#}
-{%- set latest_valid_day = (var('max_valid_at') or run_started_at.strftime('%Y-%m-%d'))[:10] %}
-{%- set upper = [latest_valid_day, (var('as_of_date') or '')[:10]] | max %}
+{#- Read as text: validate_project_vars (on-run-start) names a setting of another type. -#}
+{%- set latest_valid_day = ((var('max_valid_at') or run_started_at.strftime('%Y-%m-%d')) | string)[:10] %}
+{%- set upper = [latest_valid_day, ((var('as_of_date') or '') | string)[:10]] | max %}
 with
 
 days as (
     {{ dbt.date_spine(
         'day',
-        "cast(" ~ sql_string(var('min_valid_at')[:10]) ~ " as date)",
+        "cast(" ~ sql_string((var('min_valid_at') | string)[:10]) ~ " as date)",
         add_days(1, "cast(" ~ sql_string(upper) ~ " as date)"),
     ) }}
 ),
