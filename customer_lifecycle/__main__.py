@@ -160,8 +160,8 @@ def _model_relations(models: tuple[str, ...], dbt_vars: str | None) -> dict[str,
 
 
 def _fit_clv_step(dbt_vars: str | None) -> int:
-    """The fit inside `build`. On Spark in its own process: the JVM that reads the warehouse holds
-    the Derby table catalogue until the process ends, and dbt needs it next."""
+    """The fit inside `build` and `fit-clv`. On Spark in its own process: the JVM that reads the
+    warehouse holds the Derby table catalogue until the process ends, and dbt needs it next."""
     if not _target().startswith("spark"):
         return _fit_clv(dbt_vars)
     import subprocess
@@ -225,7 +225,8 @@ def cmd_fit_clv(args: argparse.Namespace) -> int:
         print("On DuckDB the customer-value models are fitted by `build` itself (the dbt Python model "
               "int_clv__model_fits): nothing to do.")
         return 0
-    if _fit_clv(args.vars) != 0:
+    # On Spark the fit runs in a process of its own, which frees the Derby catalogue for the rebuild.
+    if _fit_clv_step(args.vars) != 0:
         return 1
     if args.no_rebuild:
         print(f"Now rebuild the models that use the fit: dbt build --select {FIT_CONSUMERS}")

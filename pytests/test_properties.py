@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import duckdb
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from customer_lifecycle import contract
 from customer_lifecycle.dbt_runner import run_dbt
@@ -60,6 +60,7 @@ def is_positive_whole_number(value) -> bool:
 
 @FEW
 @given(name=st.sampled_from(WHOLE_NUMBER_SETTINGS + OTHER_SETTINGS), value=VALUES)
+@example(name="order_statuses", value=0)  # found by this test: a vocabulary that is not a list failed the parse
 def test_a_setting_passes_or_stops_dbt_naming_it(tmp_path_factory, name, value):
     work_dir = tmp_path_factory.mktemp("setting")
     env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DUCKDB_PATH": str(work_dir / "w.duckdb"),

@@ -18,7 +18,10 @@
     {{ return("'" ~ dbt.escape_single_quotes(value | replace('\\', '\\\\')) ~ "'") }}
 {%- endmacro %}
 
-{#- A list of values as SQL string literals: ['a', 'b'] -> 'a', 'b' (for `in (...)`). -#}
+{#- A list of values as SQL string literals: ['a', 'b'] -> 'a', 'b' (for `in (...)`). A setting that
+    is not a list (0, 'a') is one value here, so the project parses and validate_project_vars names it. -#}
 {% macro sql_string_list(values) -%}
+    {%- set values = values if values is iterable and values is not string and values is not mapping
+        else [values | string] -%}
     {%- for value in values -%}{{ sql_string(value) }}{{ ', ' if not loop.last }}{%- endfor -%}
 {%- endmacro %}
