@@ -5,10 +5,10 @@ from customer_lifecycle.pgserver import PostgresUnavailable, ThrowawayPostgres
 from .harness import DEMO_SEEDS, FIXTURES, build, postgres_required
 
 
-# The longest test files first (Spark's incremental runs, the Spark demo, sqlfluff), so that on two
+# The longest test files first (Spark's builds, the incremental runs, sqlfluff), so that on two
 # workers (`make test`, one file per worker at a time) they run beside the others, not after them.
 # `make test` passes --no-loadscope-reorder: xdist would otherwise put the files with most tests first.
-LONGEST_FIRST = ("test_incremental_spark.py", "test_spark.py", "test_incremental.py", "test_publishing.py", "test_lint.py",
+LONGEST_FIRST = ("test_spark.py", "test_incremental.py", "test_publishing.py", "test_lint.py",
                  "test_properties.py")
 
 

@@ -271,6 +271,14 @@ def build_again(
     return Build(previous.engine, previous.work_dir, env, result.stdout, result.returncode, previous.server)
 
 
+def cli_again(previous: Build, args: list[str], dbt_vars: dict | None = None) -> Build:
+    """`python -m customer_lifecycle <args>` on the database of `previous` (e.g. fit-clv)."""
+    close_spark_reader(previous.work_dir)
+    all_vars = {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
+    result = run_cli([*args, "--vars", json.dumps(all_vars)], previous.env, previous.work_dir)
+    return Build(previous.engine, previous.work_dir, previous.env, result.stdout, result.returncode, previous.server)
+
+
 # fct_build_record names its build (build_id, finished_at); two builds of the same data agree on
 # the rest of it, which says what they built.
 BUILD_RECORD_DATA = "mart_name, row_count, as_of_date, data_first_day, data_last_day"
