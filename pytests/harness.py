@@ -28,6 +28,11 @@ PINNED_MAX_VALID_AT = "2030-01-01 00:00:00"
 DEMO_SEEDS = PROJECT_DIR / "seeds" / "demo"
 
 
+def pinned_vars(dbt_vars: dict | None) -> dict:
+    """The vars of a test build: max_valid_at pinned, then the test's own."""
+    return {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
+
+
 def postgres_required() -> bool:
     return os.environ.get("LIFECYCLE_REQUIRE_POSTGRES") == "1" or os.environ.get("CI") == "true"
 
@@ -228,7 +233,7 @@ def build(
             load_into_postgres(Path(data_dir), conn, raw_schema, prefix=file_prefix)
             env["LIFECYCLE_RAW_SCHEMA"] = raw_schema
         conn.close()
-    all_vars = {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
+    all_vars = pinned_vars(dbt_vars)
     if cli:
         result = run_cli(["build", "--vars", json.dumps(all_vars)], env, work_dir)
     else:
@@ -265,7 +270,7 @@ def build_again(
             conn = previous.server.connect()
             load_into_postgres(Path(data_dir), conn, env["LIFECYCLE_RAW_SCHEMA"], prefix=file_prefix)
             conn.close()
-    all_vars = {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
+    all_vars = pinned_vars(dbt_vars)
     dbt_args = list(args or ["build"]) + ["--vars", json.dumps(all_vars)]
     result = run_dbt(dbt_args, env=env, work_dir=previous.work_dir, check=False)
     return Build(previous.engine, previous.work_dir, env, result.stdout, result.returncode, previous.server)
@@ -274,7 +279,7 @@ def build_again(
 def cli_again(previous: Build, args: list[str], dbt_vars: dict | None = None) -> Build:
     """`python -m customer_lifecycle <args>` on the database of `previous` (e.g. fit-clv)."""
     close_spark_reader(previous.work_dir)
-    all_vars = {"max_valid_at": PINNED_MAX_VALID_AT, **(dbt_vars or {})}
+    all_vars = pinned_vars(dbt_vars)
     result = run_cli([*args, "--vars", json.dumps(all_vars)], previous.env, previous.work_dir)
     return Build(previous.engine, previous.work_dir, previous.env, result.stdout, result.returncode, previous.server)
 
