@@ -50,9 +50,11 @@ final as (
         cast(per_bucket.expected_purchases as {{ clv_score_type() }}) as expected_holdout_purchases,
         {#- Both sides cast before the subtraction: Spark would widen sum(decimal(31, 10)) minus a bigint
             past 38 digits and round the difference to 9 decimals. -#}
-        cast(cast(per_bucket.expected_purchases as {{ clv_score_type() }})
-            - cast(per_bucket.actual_purchases as decimal(18, 0)) as {{ clv_score_type() }})
-            as expected_minus_actual,
+        cast(
+            cast(per_bucket.expected_purchases as {{ clv_score_type() }})
+            - cast(per_bucket.actual_purchases as decimal(18, 0))
+            as {{ clv_score_type() }}
+        ) as expected_minus_actual,
         cast(per_bucket.actual_purchases as {{ type_double() }}) / per_bucket.customers
             as actual_purchases_per_customer,
         cast(per_bucket.expected_purchases as {{ type_double() }}) / per_bucket.customers
