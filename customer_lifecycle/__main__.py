@@ -8,6 +8,8 @@
   fit-clv     refit the customer-value models of a PostgreSQL or Spark build and rebuild the models that
               use them (`build` already fits them on every engine)
   dashboard   serve the lifecycle dashboard (Streamlit) on http://127.0.0.1:PORT, reading the marts read-only
+  contract    write the files derived from the raw data contract (models/staging/shop/_shop__sources.yml);
+              --check only says which are out of date
 """
 from __future__ import annotations
 
@@ -264,6 +266,21 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 1  # not reached: execve does not return
 
 
+def cmd_contract(args: argparse.Namespace) -> int:
+    """Bring the files derived from the raw data contract up to date (or, with --check, name the stale ones)."""
+    from . import contract_files
+
+    if args.check:
+        stale = contract_files.stale_files()
+        for path in stale:
+            print(f"{path.relative_to(PROJECT_DIR)} is out of date with the raw data contract: "
+                  "run python -m customer_lifecycle contract", file=sys.stderr)
+        return 1 if stale else 0
+    for path in contract_files.write():
+        print(f"wrote {path.relative_to(PROJECT_DIR)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m customer_lifecycle", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -289,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("dashboard", help="serve the lifecycle dashboard on http://127.0.0.1:PORT")
     p.add_argument("--port", type=int, default=8501, help="the port to serve on (default 8501)")
     p.set_defaults(func=cmd_dashboard)
+    p = sub.add_parser("contract", help="write the files derived from the raw data contract")
+    p.add_argument("--check", action="store_true", help="only fail, naming them, when a derived file is out of date")
+    p.set_defaults(func=cmd_contract)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,4 +1,7 @@
-"""The raw data contract, read from the one place it is defined: dbt_project.yml (vars.raw_contract)."""
+"""The raw data contract, read from the one place it is defined: the dbt source `shop`
+(models/staging/shop/_shop__sources.yml), into the same shape as the dbt macro raw_contract().
+
+`python -m customer_lifecycle contract` writes the files derived from it (module contract_files)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -31,9 +34,45 @@ def project_vars() -> dict:
         return yaml.safe_load(fh)["vars"]
 
 
+SOURCES_FILE = PROJECT_DIR / "models" / "staging" / "shop" / "_shop__sources.yml"
+
+
+@lru_cache(maxsize=1)
+def source_tables() -> tuple[dict, ...]:
+    """The tables of the source `shop` as declared (name, description, meta, columns)."""
+    with open(SOURCES_FILE, encoding="utf-8") as fh:
+        sources = yaml.safe_load(fh)["sources"]
+    (shop,) = [s for s in sources if s["name"] == "shop"]
+    return tuple(shop["tables"])
+
+
+@lru_cache(maxsize=1)
 def raw_contract() -> dict:
-    """table name -> {required, key, columns: {name: type}, not_null, codes, references, ranges}."""
-    return project_vars()["raw_contract"]
+    """table name -> {required, key, currency, columns: {name: type}, not_null, codes, upper,
+    references, ranges, pii}: the same shape and order as the dbt macro raw_contract()."""
+    contract = {}
+    for table in source_tables():
+        meta = table.get("meta") or {}
+        spec = {"required": bool(meta.get("required", False)), "key": list(meta["key"]),
+                "currency": meta.get("currency"), "columns": {}, "not_null": [], "codes": {}, "upper": [],
+                "references": {}, "ranges": {}, "pii": []}
+        for column in table["columns"]:
+            name, checks = column["name"], column.get("meta") or {}
+            spec["columns"][name] = column["data_type"]
+            if checks.get("not_null"):
+                spec["not_null"].append(name)
+            if checks.get("code"):
+                spec["codes"][name] = checks["code"]
+            if checks.get("upper"):
+                spec["upper"].append(name)
+            if checks.get("references"):
+                spec["references"][name] = checks["references"]
+            if checks.get("range"):
+                spec["ranges"][name] = list(checks["range"])
+            if checks.get("pii"):
+                spec["pii"].append(name)
+        contract[table["name"]] = spec
+    return contract
 
 
 def columns(table: str) -> list[str]:

@@ -1,9 +1,10 @@
 """Loads a directory of raw files (the bring-your-own-data layout) into warehouse tables.
 
 DuckDB reads files directly (LIFECYCLE_DATA_DIR). Other engines cannot, so this copies each
-contract table found in the directory into <schema>.<table> as text columns; then point the
-project at it with LIFECYCLE_RAW_SCHEMA. Tables absent from the directory are not created
-(the build treats an absent optional table as empty).
+contract table found in the directory into <schema>.<table> as text columns, stamped with the time
+of the load in _loaded_at (what `dbt source freshness` reads: vars.raw_loaded_at_column); then
+point the project at it with LIFECYCLE_RAW_SCHEMA. Tables absent from the directory are not
+created (the build treats an absent optional table as empty).
 """
 from __future__ import annotations
 
@@ -31,13 +32,22 @@ def table_files(data_dir: Path, table: str, prefix: str = "") -> str | None:
     return None
 
 
+# The column load_into_postgres stamps on every row: the default of vars.raw_loaded_at_column.
+LOADED_AT_COLUMN = "_loaded_at"
+
+
 def read_as_text(path: str) -> duckdb.DuckDBPyRelation:
     con = duckdb.connect()
+    literal = "'" + path.replace("'", "''") + "'"
     if path.endswith(".csv"):
-        return con.sql(f"select * from read_csv('{path}', {CSV_OPTIONS})")
-    relation = con.sql(f"select * from read_parquet('{path}')")
-    return con.sql("select " + ", ".join(f'cast("{c}" as varchar) as "{c}"' for c in relation.columns)
-                   + " from relation")
+        return con.sql(f"select * from read_csv({literal}, {CSV_OPTIONS})")
+    relation = con.sql(f"select * from read_parquet({literal})")
+    return con.sql("select " + ", ".join(f"cast({quote_identifier(c)} as varchar) as {quote_identifier(c)}"
+                                         for c in relation.columns) + " from relation")
+
+
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def load_into_postgres(data_dir: Path, conn, schema: str, prefix: str = "") -> dict[str, int]:
@@ -54,13 +64,17 @@ def load_into_postgres(data_dir: Path, conn, schema: str, prefix: str = "") -> d
             relation = read_as_text(path)
             columns = relation.columns
             cur.execute(f'drop table if exists "{schema}"."{table}"')
-            cur.execute(f'create table "{schema}"."{table}" ({", ".join(f"{c} text" for c in columns)})')
+            # Lower case, as unquoted names would be; quoted, so that any header is a name, not SQL.
+            quoted = [quote_identifier(c.lower()) for c in columns]
+            names = ", ".join(quoted)
+            cur.execute(f'create table "{schema}"."{table}" ({", ".join(f"{q} text" for q in quoted)}, '
+                        f'{LOADED_AT_COLUMN} timestamptz not null default now())')
             frame = relation.df()
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
             buffer.seek(0)
             cur.copy_expert(
-                f'copy "{schema}"."{table}" from stdin with (format csv, null \'\\N\')', buffer
+                f'copy "{schema}"."{table}" ({names}) from stdin with (format csv, null \'\\N\')', buffer
             )
             loaded[table] = len(frame)
     conn.commit()

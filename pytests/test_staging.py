@@ -2,17 +2,28 @@
 
 Expected values come from the fixture's README and expected_quarantine.csv, derived by hand from
 the raw files and the cleaning rules in DECISIONLOG.md, not from the project's output.
+
+Also the raw data contract as the dbt source `shop` (models/staging/shop/_shop__sources.yml): its
+one definition, read the same by dbt's macros and by Python; lineage from the raw tables to the
+marts in every mode; and `dbt source freshness` on warehouse tables, from the loaded-at column the
+loader stamps (customer_lifecycle/loader.py writes _loaded_at = the time of the load).
 """
 import csv
+import json
+import re
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
 
 from customer_lifecycle import contract
+from customer_lifecycle.dbt_runner import run_dbt
 
-from .harness import FIXTURES
+from .harness import FIXTURES, PROJECT_DIR, pinned_vars
 
 TINY = FIXTURES / "tiny"
+TINY_TABLES = sorted(t for t in contract.TABLES if (TINY / f"{t}.csv").exists())
 
 
 def expected_quarantine():
@@ -91,3 +102,99 @@ def test_demo_staged_and_quarantined_counts_are_the_same_on_every_engine(demo_bu
     sql = ("select source_table, quarantine_reason, count(*) from {{ stg_shop__quarantined_rows }}"
            " group by 1, 2 order by 1, 2")
     assert duck.query(sql) == pg.query(sql)
+
+
+def test_the_files_derived_from_the_contract_are_current():
+    """A raw column is added in the source only: `contract --check` fails while a derived file lags."""
+    result = subprocess.run([sys.executable, "-m", "customer_lifecycle", "contract", "--check"], cwd=PROJECT_DIR,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert result.returncode == 0, result.stdout
+
+
+def test_dbt_and_python_read_the_same_contract(demo_builds):
+    """The macro raw_contract() (from dbt's graph) and contract.raw_contract() (from the YAML file)
+    are two readers of one file: they must agree on every table, column, type and check."""
+    b = demo_builds("duckdb")
+    result = run_dbt(["compile", "--inline", "{{ tojson(raw_contract()) }}", "--vars", json.dumps(pinned_vars(None))],
+                     env=b.env, work_dir=b.work_dir)
+    printed = result.stdout[result.stdout.index("{"):result.stdout.rindex("}") + 1]
+    from_dbt = json.loads(printed)
+    assert list(from_dbt) == list(contract.TABLES)
+    assert from_dbt == json.loads(json.dumps(contract.raw_contract()))
+    # Spot checks stated by the README's data contract, not by either reader.
+    assert from_dbt["orders"]["key"] == ["order_id"] and from_dbt["orders"]["required"] is True
+    assert from_dbt["orders"]["references"] == {"customer_id": "customers"}
+    assert from_dbt["customers"]["pii"] == ["email"]
+    assert from_dbt["nps_responses"]["ranges"] == {"score": [0, 10]}
+
+
+def _ancestors(manifest: dict, node: str) -> set[str]:
+    seen, todo = set(), [node]
+    while todo:
+        for parent in manifest["parent_map"].get(todo.pop(), []):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def _manifest(b) -> dict:
+    return json.loads((b.work_dir / "target" / "manifest.json").read_text())
+
+
+def test_lineage_runs_from_the_raw_sources_to_the_marts_in_every_mode(demo_builds, tiny_builds):
+    builds = {"seeds": demo_builds("duckdb"), "files": tiny_builds("duckdb"), "warehouse": tiny_builds("postgres")}
+    for mode, b in builds.items():
+        manifest = _manifest(b)
+        for table in contract.TABLES:
+            parents = manifest["parent_map"][f"model.customer_lifecycle.base_shop__{table}"]
+            assert f"source.customer_lifecycle.shop.{table}" in parents, (mode, table, parents)
+            if mode == "seeds":  # the seed is loaded before the model reads it
+                assert f"seed.customer_lifecycle.raw_{table}" in parents, (mode, table, parents)
+        for mart, table in (("fct_kpis_monthly", "orders"), ("fct_lifecycle_stage_history", "events"),
+                            ("fct_email_campaign_performance", "email_events")):
+            assert f"source.customer_lifecycle.shop.{table}" in _ancestors(manifest, f"model.customer_lifecycle.{mart}"), \
+                (mode, mart, table)
+    # In warehouse mode the source is where the build read the raw tables.
+    source = _manifest(builds["warehouse"])["sources"]["source.customer_lifecycle.shop.orders"]
+    assert (source["schema"], source["identifier"]) == (builds["warehouse"].env["LIFECYCLE_RAW_SCHEMA"], "orders")
+
+
+def _freshness(b, tables):
+    selection = [f"source:shop.{t}" for t in tables]
+    return run_dbt(["source", "freshness", "--select", *selection, "--vars", json.dumps(pinned_vars(None))],
+                   env=b.env, work_dir=b.work_dir, check=False)
+
+
+def test_source_freshness_reads_the_loaded_at_column_of_warehouse_tables(tiny_builds):
+    b = tiny_builds("postgres")
+    fresh = _freshness(b, TINY_TABLES)
+    assert fresh.returncode == 0, fresh.stdout
+    # One verdict per table delivered, each from its own loaded-at stamp (the load just now).
+    assert sorted(re.findall(r"PASS freshness of shop\.(\w+)", fresh.stdout)) == TINY_TABLES, fresh.stdout
+    conn = b.server.connect()
+    schema = b.env["LIFECYCLE_RAW_SCHEMA"]
+    try:
+        with conn.cursor() as cur:  # orders last loaded 30 hours ago (warn: > 24 h), customers 4 days ago (error: > 72 h)
+            cur.execute(f"update {schema}.orders set _loaded_at = now() - interval '30 hours'")
+            cur.execute(f"update {schema}.customers set _loaded_at = now() - interval '4 days'")
+        conn.commit()
+        stale = _freshness(b, TINY_TABLES)
+        assert stale.returncode != 0, stale.stdout
+        assert re.search(r"WARN freshness of shop\.orders", stale.stdout), stale.stdout
+        assert re.search(r"ERROR STALE freshness of shop\.customers", stale.stdout), stale.stdout
+        assert sorted(re.findall(r"PASS freshness of shop\.(\w+)", stale.stdout)) == \
+            [t for t in TINY_TABLES if t not in ("orders", "customers")], stale.stdout
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"update {schema}.orders set _loaded_at = now()")
+            cur.execute(f"update {schema}.customers set _loaded_at = now()")
+        conn.commit()
+        conn.close()
+
+
+def test_source_freshness_has_nothing_to_check_outside_warehouse_mode(tiny_builds):
+    """Files (and seeds) are read whole by each build: no freshness is configured there."""
+    result = _freshness(tiny_builds("duckdb"), TINY_TABLES)
+    assert result.returncode == 0, result.stdout
+    assert "freshness of shop." not in result.stdout, result.stdout

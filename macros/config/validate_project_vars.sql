@@ -71,14 +71,14 @@
     {%- endif -%}
 
     {#- Where raw tables are read in warehouse mode: plain identifiers. -#}
-    {%- for name in ['raw_schema', 'raw_database', 'reader_role'] if var(name) and not is_plain_identifier(var(name)) -%}
+    {%- for name in ['raw_schema', 'raw_database', 'reader_role', 'raw_loaded_at_column'] if var(name) and not is_plain_identifier(var(name)) -%}
         {%- do problems.append(name ~ " must be a plain identifier (letters, digits, _), got '" ~ var(name) ~ "'") -%}
     {%- endfor -%}
     {%- set table_names = var('raw_table_names', {}) -%}
     {%- if table_names is not mapping -%}
         {%- do problems.append("raw_table_names must map raw tables to table names, got '" ~ table_names ~ "'") -%}
     {%- else -%}
-        {%- for table, identifier in table_names.items() if table not in var('raw_contract') or not is_plain_identifier(identifier) -%}
+        {%- for table, identifier in table_names.items() if table not in raw_contract() or not is_plain_identifier(identifier) -%}
             {%- do problems.append("raw_table_names must map tables of the raw contract to plain identifiers, got "
                 ~ table ~ ": '" ~ identifier ~ "'") -%}
         {%- endfor -%}

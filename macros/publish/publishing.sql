@@ -37,7 +37,7 @@
 
 {#- A hash of every setting but the pseudonym key (a secret): fct_build_record.settings_hash. -#}
 {% macro build_settings_hash() -%}
-    {%- set settings = {} -%}
+    {%- set settings = {'raw_contract': raw_contract()} -%}
     {%- for name in incremental_settings() + settings_outside_incremental_hash() -%}
         {%- if name != 'pii_hash_key' -%}{%- do settings.update({name: var(name)}) -%}{%- endif -%}
     {%- endfor -%}

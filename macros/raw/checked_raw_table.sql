@@ -1,9 +1,9 @@
 {#-
-    checked_raw_table(table, convert_currency=none, carry={})
+    checked_raw_table(table)
 
-    The whole cleaning of one raw table, driven by its entry in vars.raw_contract. Every raw
-    row comes out exactly once, typed, with quarantine_reason null (the row is staged) or set
-    to the first check it fails, in this order:
+    The whole cleaning of one raw table, driven by its entry in the raw data contract (macro
+    raw_contract: the source `shop`). Every raw row comes out exactly once, typed, with
+    quarantine_reason null (the row is staged) or set to the first check it fails, in this order:
       missing_key, missing_value, unparseable_timestamp, unparseable_number, future_timestamp,
       negative_amount, out_of_range, unknown_code            (each row on its own)
       duplicate_row, conflicting_key                          (rows sharing a key)
@@ -12,16 +12,22 @@
     Cleaning before the checks: text is trimmed and blank means null; code columns are lower
     case, columns listed in `upper` upper case; timestamps become UTC.
 
-    convert_currency: {'currency': col, 'at': timestamp col} adds exchange_rate (reporting
-      currency per unit, 1 for the reporting currency) from the latest rate on or before that day.
-    carry: {parent_table: [columns]} brings columns of the referenced staged parent along.
+    The table's meta.currency says where its money's currency comes from: {column, at} adds
+    exchange_rate (reporting currency per unit, 1 for the reporting currency) from the latest rate
+    on or before that day; {of: parent} brings the referenced staged parent's exchange_rate along.
+
+    The staged parents a table is checked against (its references, and stg_shop__exchange_rates
+    for a currency column) are read with ref() while the build runs, so the model declares them
+    with `-- depends_on:` lines (macro raw_contract says why).
 
     Cost (docs block `staging_scaling`): one pass over the raw rows; row_hash is a fixed-width
     fingerprint of the typed values; only rows whose key is shared are sorted (duplicates and
     conflicts), and the raw text (raw_values, row_key, raw_row_id) is built only for quarantined
     rows: staged rows carry null there.
 -#}
-{% macro checked_raw_table(table, convert_currency=none, carry={}) -%}
+{% macro checked_raw_table(table) -%}
+{#- Parsing: only where the rows come from counts (the contract is not known yet). -#}
+{%- if not execute -%}{{ return('select * from ' ~ raw_relation(table) ~ ' as raw_rows') }}{%- endif -%}
 {#- raw_row_id identifies each quarantined raw row: a hash of its values and, for identical copies,
     which copy. -#}
 {%- set spec = raw_spec(table) -%}
@@ -31,6 +37,9 @@
 {%- set codes = spec.get('codes', {}) -%}
 {%- set upper_columns = spec.get('upper', []) -%}
 {%- set ranges = spec.get('ranges', {}) -%}
+{%- set currency = spec.get('currency') or {} -%}
+{%- set convert_currency = currency if 'column' in currency else none -%}
+{%- set carry = {currency['of']: ['exchange_rate']} if 'of' in currency else {} -%}
 {%- set max_valid_at = var('max_valid_at') or run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
 {%- set min_valid_at = var('min_valid_at') -%}
 {%- set max_money = var('max_money_amount') | int -%}
@@ -48,7 +57,7 @@
 {#- The exchange rate of a row's money (reporting currency per unit), when the table has one: its
     amounts in the reporting currency are held to the same ceiling. -#}
 {%- if convert_currency -%}
-    {%- do rate.update({'expr': "(case when key_checks." ~ convert_currency['currency'] ~ " = "
+    {%- do rate.update({'expr': "(case when key_checks." ~ convert_currency['column'] ~ " = "
         ~ sql_string(var('reporting_currency')) ~ " then cast(1 as " ~ dbt.type_numeric()
         ~ ") else exchange_rates.rate_to_reporting end)"}) -%}
 {%- endif -%}
@@ -213,7 +222,7 @@ checked as (
                 then 'orphan_reference'
             {%- endfor %}
             {%- if convert_currency %}
-            when key_checks.{{ convert_currency['currency'] }} <> {{ sql_string(var("reporting_currency")) }}
+            when key_checks.{{ convert_currency['column'] }} <> {{ sql_string(var("reporting_currency")) }}
                 and exchange_rates.rate_to_reporting is null
                 then 'missing_exchange_rate'
             {%- endif %}
@@ -229,7 +238,7 @@ checked as (
     {%- if convert_currency %}
     {%- set on_day = 'cast(key_checks.' ~ convert_currency['at'] ~ ' as date)' %}
     left join exchange_rates
-        on key_checks.{{ convert_currency['currency'] }} = exchange_rates.currency
+        on key_checks.{{ convert_currency['column'] }} = exchange_rates.currency
         and {{ on_day }} >= exchange_rates.valid_from
         and ({{ on_day }} < exchange_rates.valid_to or exchange_rates.valid_to is null)
     {%- endif %}

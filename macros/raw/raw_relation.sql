@@ -23,31 +23,26 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The contract entry of a raw table, or a clear error for a name that is not in it. -#}
-{% macro raw_spec(table) -%}
-    {%- set contract = var('raw_contract') -%}
-    {%- if table not in contract -%}
-        {{ exceptions.raise_compiler_error("'" ~ table ~ "' is not a table of the raw data contract (vars.raw_contract): "
-            ~ (contract.keys() | list | join(', '))) }}
-    {%- endif -%}
-    {{ return(contract[table]) }}
-{%- endmacro %}
-
 {#- Where a raw table is, as {'from': <relation or table function>, 'where': <for messages>},
     or none when the table is absent. Only meaningful at execution time. -#}
 {% macro locate_raw_table(table) -%}
     {%- set mode = raw_mode() -%}
-    {%- if mode == 'seeds' -%}
-        {%- set rel = ref('raw_' ~ table) -%}
-        {%- if not execute -%}{{ return({'from': rel, 'where': 'seed raw_' ~ table}) }}{%- endif -%}
-        {%- set found = adapter.get_relation(database=rel.database, schema=rel.schema, identifier=rel.identifier) -%}
+    {%- if not execute -%}
+        {#- Parsing: record where the table comes from (lineage; in seeds mode the seed, so that
+            dbt loads it first). -#}
+        {%- if mode == 'seeds' -%}{%- do ref('raw_' ~ table) -%}{%- endif -%}
+        {%- do source('shop', table) -%}
+        {{ return(none) }}
+    {%- elif mode == 'seeds' -%}
+        {%- set seed = graph.nodes.get('seed.' ~ project_name ~ '.raw_' ~ table) -%}
+        {%- set found = adapter.get_relation(database=seed.database, schema=seed.schema, identifier=seed.alias)
+            if seed else none -%}
         {{ return({'from': found, 'where': 'seed raw_' ~ table} if found else none) }}
     {%- elif mode == 'warehouse' -%}
-        {%- set identifier = var('raw_table_names', {}).get(table, table) -%}
-        {%- set database = var('raw_database') or target.database -%}
-        {%- if not execute -%}{{ return(none) }}{%- endif -%}
-        {%- set found = adapter.get_relation(database=database, schema=var('raw_schema'), identifier=identifier) -%}
-        {{ return({'from': found, 'where': 'table ' ~ database ~ '.' ~ var('raw_schema') ~ '.' ~ identifier} if found else none) }}
+        {%- set declared = source('shop', table) -%}
+        {%- set found = adapter.get_relation(database=declared.database, schema=declared.schema,
+            identifier=declared.identifier) -%}
+        {{ return({'from': found, 'where': 'table ' ~ declared} if found else none) }}
     {%- else -%}
         {{ return(locate_raw_file(table)) }}
     {%- endif -%}
@@ -143,9 +138,7 @@
 
 {#- Is the raw table present? (Used to skip reference checks against absent optional tables.) -#}
 {% macro raw_table_exists(table) -%}
-    {#- At parse time every table counts as present, and locating it records the dependency
-        (in seeds mode, the ref to the seed), so that dbt knows every possible dependency. -#}
-    {%- if not execute -%}{%- do locate_raw_table(table) -%}{{ return(true) }}{%- endif -%}
+    {%- if not execute -%}{{ return(true) }}{%- endif -%}
     {{ return(locate_raw_table(table) is not none) }}
 {%- endmacro %}
 

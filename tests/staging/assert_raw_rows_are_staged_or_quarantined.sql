@@ -1,9 +1,22 @@
 {#- Nothing is lost: for every raw table, raw rows = staged rows + quarantined rows.
-    Returns one row per table where the counts disagree. -#}
+    Returns one row per table where the counts disagree. The tables are those of the contract
+    (macro raw_contract), each declared below with a depends_on line. -#}
+-- depends_on: {{ ref('stg_shop__customers') }}
+-- depends_on: {{ ref('stg_shop__orders') }}
+-- depends_on: {{ ref('stg_shop__order_items') }}
+-- depends_on: {{ ref('stg_shop__products') }}
+-- depends_on: {{ ref('stg_shop__events') }}
+-- depends_on: {{ ref('stg_shop__email_events') }}
+-- depends_on: {{ ref('stg_shop__campaigns') }}
+-- depends_on: {{ ref('stg_shop__nps_responses') }}
+-- depends_on: {{ ref('stg_shop__referrals') }}
+-- depends_on: {{ ref('stg_shop__marketing_spend') }}
+-- depends_on: {{ ref('stg_shop__exchange_rates') }}
+-- depends_on: {{ ref('stg_shop__quarantined_rows') }}
 with
 
 row_counts as (
-    {% for table in var('raw_contract') -%}
+    {% for table in raw_contract() -%}
         select
             '{{ table }}' as source_table,
             (select count(*) from {{ raw_relation(table) }} as raw_table) as raw_rows,

@@ -1,1 +1,3 @@
-{{ checked_raw_table('order_items', carry={'orders': ['exchange_rate']}) }}
+-- depends_on: {{ ref('stg_shop__orders') }}
+-- depends_on: {{ ref('stg_shop__products') }}
+{{ checked_raw_table('order_items') }}

@@ -1,1 +1,3 @@
-{{ checked_raw_table('orders', convert_currency={'currency': 'currency', 'at': 'ordered_at'}) }}
+-- depends_on: {{ ref('stg_shop__customers') }}
+-- depends_on: {{ ref('stg_shop__exchange_rates') }}
+{{ checked_raw_table('orders') }}
