@@ -143,3 +143,22 @@ def test_descriptions_reach_duckdb_as_comments(demo_builds):
     assert table_comment, "fct_kpis_monthly was not built"
     assert table_comment == [(mart["description"],)]
     assert column_comment == [(mart["columns"]["kpi_month"]["description"],)]
+
+
+def test_every_mart_description_has_an_example_query_that_runs(demo_builds):
+    """Each mart's description ends with an example query (models/marts/_marts__examples.md), and each
+    runs on the DuckDB demo (whose marts are in main_marts, as the examples say) and returns rows."""
+    demo = demo_builds("duckdb")
+    manifest = json.loads((demo.work_dir / "target" / "manifest.json").read_text())
+    marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"
+             and n["package_name"] == "customer_lifecycle" and n["original_file_path"].startswith("models/marts/")]
+    assert {m["schema"] for m in marts} == {"main_marts"}
+    con = duckdb.connect(demo.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+    try:
+        for mart in marts:
+            queries = re.findall(r"```sql\n(.*?)```", mart["description"], re.S)
+            assert len(queries) == 1, f"{mart['name']}: {len(queries)} example queries in its description"
+            assert f"main_marts.{mart['name']}" in queries[0], f"{mart['name']}: its example does not read it"
+            assert con.sql(queries[0]).fetchall(), f"{mart['name']}: its example returns no rows on the demo"
+    finally:
+        con.close()
