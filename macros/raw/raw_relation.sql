@@ -1,7 +1,8 @@
 {#-
     Where raw data comes from. One setting chooses the mode:
       raw_data_dir set  -> files: <dir>/<table>.csv | <table>.parquet | <table>/*.csv | <table>/*.parquet
-      raw_schema set    -> warehouse: existing tables <raw_database>.<raw_schema>.<table>
+      raw_schema set    -> warehouse: the tables of the source `shop` (models/staging/shop/_shop__sources.yml):
+                           <raw_database>.<raw_schema>.<table, or its name in vars.raw_table_names>
       neither           -> seeds: the bundled demo seeds raw_<table>
     raw_relation(table) returns a subquery with exactly the contract's columns, all as text, so
     that staging parses and checks every value the same way whatever the source. An optional
