@@ -159,5 +159,5 @@
 {%- endmacro %}
 
 {% macro is_plain_identifier(value) -%}
-    {{ return(modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*', value | string) is not none) }}
+    {{ return(value is string and modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*', value) is not none) }}
 {%- endmacro %}
