@@ -86,14 +86,10 @@
 
     {#- The source `shop` is where warehouse mode reads; its YAML cannot render a templated setting
         (var() there gives dbt_project.yml's text), so it takes --vars or the environment. -#}
-    {%- if not problems and raw_mode() == 'warehouse' -%}
-        {%- for source in graph.sources.values() if source.package_name == project_name and source.source_name == 'shop'
-            and source.schema != var('raw_schema') -%}
-            {%- if loop.first -%}
-                {%- do problems.append("raw_schema is '" ~ var('raw_schema') ~ "' but the source shop reads schema '"
-                    ~ source.schema ~ "': give raw_schema with --vars or LIFECYCLE_RAW_SCHEMA, not as a template in dbt_project.yml") -%}
-            {%- endif -%}
-        {%- endfor -%}
+    {%- set shop = graph.sources.get('source.' ~ project_name ~ '.shop.customers') -%}
+    {%- if not problems and raw_mode() == 'warehouse' and shop and shop.schema != var('raw_schema') -%}
+        {%- do problems.append("raw_schema is '" ~ var('raw_schema') ~ "' but the source shop reads schema '"
+            ~ shop.schema ~ "': give raw_schema with --vars or LIFECYCLE_RAW_SCHEMA, not as a template in dbt_project.yml") -%}
     {%- endif -%}
 
     {%- if problems -%}
