@@ -53,6 +53,8 @@ def base_model(table: dict) -> dict:
                         "quarantined rows, the key for staged ones), staged when quarantine_reason is null. "
                         'See {{ doc("shop_staging") }}'),
         "columns": columns,
+        # A quarantine that swallows the table warns or fails (quarantine_warn_percent, _error_percent).
+        "data_tests": [{"quarantine_share": {"arguments": {"source_table": name}}}],
     }
 
 

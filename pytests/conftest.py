@@ -2,7 +2,7 @@ import pytest
 
 from customer_lifecycle.pgserver import PostgresUnavailable, ThrowawayPostgres
 
-from .harness import DEMO_SEEDS, FIXTURES, build, postgres_required
+from .harness import DEMO_SEEDS, DIRTY_DATA_VARS, TINY, build, postgres_required
 
 
 # The longest test files first (Spark's builds, the incremental runs, sqlfluff), so that on two
@@ -46,7 +46,7 @@ def tiny_builds(tmp_path_factory, request):
         if engine_name not in cache:
             server = request.getfixturevalue("pg_server") if engine_name == "postgres" else None
             cache[engine_name] = build(engine_name, tmp_path_factory.mktemp(f"tiny-{engine_name}"),
-                                       data_dir=FIXTURES / "tiny", server=server)
+                                       data_dir=TINY, server=server, dbt_vars=DIRTY_DATA_VARS)
             assert cache[engine_name].ok, cache[engine_name].output[-5000:]
         return cache[engine_name]
 

@@ -26,6 +26,11 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # A fixed 'now' for the future_timestamp check, so that builds in tests never depend on the clock.
 PINNED_MAX_VALID_AT = "2030-01-01 00:00:00"
 DEMO_SEEDS = PROJECT_DIR / "seeds" / "demo"
+TINY = FIXTURES / "tiny"
+# The tiny fixture is dirty by design (a row for every quarantine reason: 6 of its 10 customers rows
+# are quarantined), so its builds raise the quarantine levels as a user with data known to be dirty
+# would (README, "Quarantine levels"); test_staging checks both levels at their defaults on it.
+DIRTY_DATA_VARS = {"quarantine_warn_percent": 100, "quarantine_error_percent": 100}
 
 
 def pinned_vars(dbt_vars: dict | None) -> dict:

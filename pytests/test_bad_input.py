@@ -1,12 +1,13 @@
 """Bad settings and bad files fail fast with a message that names them (DuckDB, files mode); quoted
 settings and paths are values, never SQL (DuckDB and PostgreSQL)."""
+import json
 import re
 import shutil
 
 import pytest
 import yaml
 
-from .harness import DEMO_SEEDS, FIXTURES, PROJECT_DIR, build
+from .harness import DEMO_SEEDS, DIRTY_DATA_VARS, FIXTURES, PROJECT_DIR, build, pinned_vars
 
 NO_TESTS = ["build", "--exclude-resource-type", "test", "unit_test"]
 
@@ -150,7 +151,7 @@ def test_the_summary_hint_works_outside_the_venv_and_a_held_file_is_one_line(tmp
     db_path = tmp_path / "held.duckdb"
     env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DUCKDB_PATH": str(db_path), "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"),
            "LIFECYCLE_RAW_SCHEMA": ""}
-    first = run_cli(["build", "--vars", '{"max_valid_at": "2030-01-01 00:00:00"}'], env, tmp_path)
+    first = run_cli(["build", "--vars", json.dumps(pinned_vars(DIRTY_DATA_VARS))], env, tmp_path)
     assert first.returncode == 0, first.stdout[-3000:]
     hint = next(line for line in first.stdout.splitlines() if "open it with:" in line).split("open it with:", 1)[1]
     shown = subprocess.run(hint, shell=True, text=True, capture_output=True, cwd=tmp_path,
@@ -201,3 +202,18 @@ def test_the_same_data_builds_byte_identical_marts(tmp_path, demo_builds):
             finally:
                 con.close()
         assert rows[0] == rows[1], model
+
+
+def test_the_text_none_or_null_is_a_value_not_a_missing_one(tmp_path, data_dir):
+    """Only an empty field is missing. 'None' (what a seed loader wrote for an empty field on Spark)
+    and 'null' are values: an order of customer 'None' is an orphan, a country 'null' is text."""
+    orders = data_dir / "orders.csv"
+    orders.write_text(orders.read_text() + "O77,None,2025-02-20 10:00:00,delivered,USD,5.00\n")
+    customers = data_dir / "customers.csv"
+    customers.write_text(customers.read_text().replace("C1,ann@example.com,2025-01-05 10:00:00,US,",
+                                                       "C1,ann@example.com,2025-01-05 10:00:00,null,"))
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, args=["run", "--select", "staging"])
+    assert b.ok, b.output[-3000:]
+    assert b.query("select quarantine_reason from {{ stg_shop__quarantined_rows }} "
+                   "where source_table = 'orders' and row_key = 'O77'") == [("orphan_reference",)]
+    assert b.query("select country from {{ stg_shop__customers }} where customer_id = 'C1'") == [("null",)]

@@ -28,7 +28,7 @@ from customer_lifecycle.clv.warehouse import FIT_COLUMNS, fit_models, write_fits
 from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.generator import generate
 
-from .harness import DEMO_SEEDS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, build
+from .harness import DEMO_SEEDS, DIRTY_DATA_VARS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, build
 
 # [FHL05a] Table 1 / section 4 (39-week calibration period of the CDNOW sample), and [FHL05b].
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
@@ -379,7 +379,8 @@ def test_tiny_fixture_builds_with_failed_fits_and_no_scores(tiny_builds):
 
 
 def test_bad_customer_value_setting_stops_the_build(tmp_path):
-    b = build("duckdb", tmp_path / "w", data_dir=FIXTURES / "tiny", dbt_vars={"clv_time_unit": "month"})
+    b = build("duckdb", tmp_path / "w", data_dir=FIXTURES / "tiny",
+              dbt_vars={"clv_time_unit": "month", **DIRTY_DATA_VARS})
     assert not b.ok
     assert "clv_time_unit must be day or week, got 'month'" in b.output, b.output[-3000:]
 

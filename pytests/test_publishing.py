@@ -19,12 +19,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .harness import FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, build, model_names
+from .harness import DIRTY_DATA_VARS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, build, model_names
 
 # Build A publishes the tiny fixture as of its last day (2025-03-07, README of the fixture);
 # build B is the same data as of an earlier day, so every stage-dependent mart would change.
-VARS_A = {"max_valid_at": PINNED_MAX_VALID_AT}
-VARS_B = {"max_valid_at": PINNED_MAX_VALID_AT, "as_of_date": "2025-02-15"}
+VARS_A = {"max_valid_at": PINNED_MAX_VALID_AT, **DIRTY_DATA_VARS}
+VARS_B = {**VARS_A, "as_of_date": "2025-02-15"}
 # A singular test that always fails, on a mart built late (dim_customers: after the CLV fit).
 FAILING_TEST = "select customer_id from {{ ref('dim_customers') }}\n"
 # Every model file under models/marts is a published mart; fct_build_record is one of them.
@@ -214,7 +214,7 @@ def pg(pg_server, tmp_path_factory):
     admin.commit()
     admin.close()
     a = build("postgres", tmp_path_factory.mktemp("publish-pg"), server=pg_server, data_dir=FIXTURES / "tiny",
-              cli=True, dbt_vars={"reader_role": "bi_reader"})
+              cli=True, dbt_vars={"reader_role": "bi_reader", **DIRTY_DATA_VARS})
     assert a.ok, a.output[-3000:]
     a.env["LIFECYCLE_READER_ROLE"] = "bi_reader"  # the later builds of these tests grant it too
     schema = a.published_relation("dim_customers").split(".")[-2].strip('"')

@@ -11,6 +11,7 @@ loader stamps (customer_lifecycle/loader.py writes _loaded_at = the time of the 
 import csv
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -92,6 +93,36 @@ def test_same_staged_and_quarantined_rows_on_every_engine(tiny_builds, pg_server
         assert duck.query(sql) == pg.query(sql), table
     sql = "select source_table, row_key, quarantine_reason, raw_values from {{ stg_shop__quarantined_rows }} order by 1, 2, 3, 4"
     assert duck.query(sql) == pg.query(sql)
+
+
+def test_a_quarantine_that_swallows_a_table_warns_then_fails_naming_it(tiny_builds, tmp_path):
+    """The quarantine levels at their defaults (warn above 5 %, fail above 50 % of a table's rows),
+    run as data tests on a copy of the tiny build (built with the levels raised, as dirty data
+    must be). Which table warns and which fails follows from the hand-derived quarantine list and
+    the raw files' row counts, not from the build."""
+    b = tiny_builds("duckdb")
+    copy = tmp_path / "tiny-copy.duckdb"
+    shutil.copyfile(b.env["LIFECYCLE_DUCKDB_PATH"], copy)
+    result = run_dbt(["test", "--select", "test_name:quarantine_share", "--vars", json.dumps(pinned_vars(None))],
+                     env={**b.env, "LIFECYCLE_DUCKDB_PATH": str(copy)}, work_dir=tmp_path, check=False)
+    quarantined = Counter(t for t, _, _ in expected_quarantine().elements())
+    reasons = Counter((t, reason) for t, _, reason in expected_quarantine().elements())
+    expected = {}
+    for table in TINY_TABLES:
+        share = 100 * quarantined[table] / raw_row_count(table)
+        expected[table] = "FAIL" if share > 50 else "WARN" if share > 5 else "PASS"
+    assert {"FAIL", "WARN", "PASS"} <= set(expected.values()), expected  # the fixture covers every level
+    # dbt names each test quarantine_share_base_shop__<table>_<table>.
+    got = {name[:len(name) // 2]: status for status, name in
+           re.findall(r" (PASS|WARN|FAIL)(?: \d+)? quarantine_share_base_shop__(\w+) ", result.stdout)}
+    assert {t: got.get(t) for t in TINY_TABLES} == expected, result.stdout[-4000:]
+    assert result.returncode != 0  # a failing level fails the build
+    # Each table above the warning level is named with every reason and its share.
+    for (table, reason), count in reasons.items():
+        if expected[table] != "PASS":
+            share = f"{100 * count / raw_row_count(table):.1f} %"
+            line = f"Quarantine: {table} {reason} {count} of {raw_row_count(table)} raw rows ({share})"
+            assert line in result.stdout, (line, result.stdout[-4000:])
 
 
 def test_demo_staged_and_quarantined_counts_are_the_same_on_every_engine(demo_builds, pg_server):

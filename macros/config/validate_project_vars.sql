@@ -28,6 +28,13 @@
             ~ var('max_money_amount') ~ "'") -%}
     {%- endif -%}
 
+    {%- set warn_percent, error_percent = var('quarantine_warn_percent') | string, var('quarantine_error_percent') | string -%}
+    {%- if not (warn_percent.isdigit() and error_percent.isdigit() and warn_percent | int <= error_percent | int
+        and error_percent | int <= 100) -%}
+        {%- do problems.append("quarantine_warn_percent (" ~ warn_percent ~ ") and quarantine_error_percent (" ~ error_percent
+            ~ ") must be whole percentages with 0 <= warn <= error <= 100") -%}
+    {%- endif -%}
+
     {%- if var('as_of_date') and parse_setting_timestamp(var('as_of_date')) is none -%}
         {%- do problems.append("as_of_date must be a date 'YYYY-MM-DD', got '" ~ var('as_of_date') ~ "'") -%}
     {%- endif -%}
