@@ -354,6 +354,43 @@ def test_bgnbd_without_dropout_is_not_silently_fitted():
     assert err.value.reason in {"not_identified", "parameter_at_bound", "not_converged"}
 
 
+def test_the_verdict_on_a_degenerate_fit_does_not_depend_on_where_the_optimiser_stops(monkeypatch):
+    """Nobody drops out, so the likelihood rises towards p -> 0 (a -> 0 or b -> infinity) all the way
+    to the edge of the search box. Where L-BFGS-B stops on that ridge depends on the processor's
+    floating point (one processor make reached the edge, another stopped short with a gradient of
+    1.3e-5): here it is stopped after n iterations, for several n, and once left to run. Every
+    time the verdict, and the parameters it names, are the same. A well-identified fit stopped in
+    the same way is never called at bound."""
+    from scipy import optimize
+
+    degenerate = simulate_bgnbd(1000, 1.0, 20.0, 0.8, 2.5, 60.0, 365.0, seed=3, dropout=False)
+    identified = simulate_bgnbd(5000, 0.5, 10.0, 0.8, 2.5, 30.0, 365.0, seed=1)
+    minimize = optimize.minimize
+
+    def verdict(data, max_iterations):
+        def stopped(fun, x0, **kwargs):
+            box = kwargs.get("bounds") or []
+            if max_iterations and all(bound == (-_common.LOG_BOUND, _common.LOG_BOUND) for bound in box):
+                kwargs["options"] = {**kwargs.get("options", {}), "maxiter": max_iterations}
+            return minimize(fun, x0, **kwargs)
+
+        monkeypatch.setattr(_common.optimize, "minimize", stopped)
+        try:
+            bgnbd.fit(*data)
+            return "fitted"
+        except CLVFitError as err:
+            return str(err)
+        finally:
+            monkeypatch.setattr(_common.optimize, "minimize", minimize)
+
+    verdicts = {n: verdict(degenerate, n) for n in (None, 10, 20, 40, 80)}
+    assert set(verdicts.values()) == {"[parameter_at_bound] BG/NBD: estimate of a, b ran to the edge of the search "
+                                      "range; the data push the model to a limiting case it cannot represent"}, verdicts
+    for n in (5, 20, None):
+        got = verdict(identified, n)
+        assert got == "fitted" or (n is not None and got.startswith("[not_converged]")), (n, got)
+
+
 def test_estimate_at_search_bound_raises(summary, monkeypatch):
     # With a search box of +-1 in log units around the scaled start, alpha (about 0.13 in units of
     # the mean age) cannot be reached: the estimate sits on the box and must be reported.

@@ -92,16 +92,9 @@ def maximise(
 
     theta = best.x
     at_edge = [n for n, v in zip(names, theta) if abs(v) > LOG_BOUND - BOUND_MARGIN]
-    if at_edge:
-        raise CLVFitError(
-            "parameter_at_bound",
-            f"{model}: estimate of {', '.join(at_edge)} ran to the edge of the search range "
-            f"(log value {', '.join(f'{v:.1f}' for n, v in zip(names, theta) if n in at_edge)}); "
-            "the data push the model to a limiting case it cannot represent",
-        )
     _, grad = neg_mean_ll(theta)
     gnorm = float(np.max(np.abs(grad)))
-    if gnorm > GRADIENT_TOLERANCE:
+    if gnorm > GRADIENT_TOLERANCE and not at_edge:
         # A polishing run from the best point before giving up.
         res = optimize.minimize(
             neg_mean_ll, theta, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 1000}
@@ -110,7 +103,13 @@ def maximise(
             theta = res.x
             _, grad = neg_mean_ll(theta)
             gnorm = float(np.max(np.abs(grad)))
-    if gnorm > GRADIENT_TOLERANCE:
+    if at_edge or gnorm > GRADIENT_TOLERANCE:
+        # On a likelihood that keeps rising towards the edge, whether the optimiser reaches the
+        # edge or stops short of it depends on the processor's floating point; which parameters
+        # the likelihood rises along does not: the verdict and its message come from those.
+        rising = set(at_edge) | set(rising_to_the_edge(neg_mean_ll, theta, names))
+        if rising:
+            raise _at_bound(model, [n for n in names if n in rising])
         raise CLVFitError(
             "not_converged",
             f"{model}: optimiser stopped with gradient norm {gnorm:.2e} > {GRADIENT_TOLERANCE:.0e} "
@@ -118,6 +117,43 @@ def maximise(
         )
     message = f"converged: max |gradient| of the mean log-likelihood {gnorm:.1e} (L-BFGS-B: {best.message})"
     return theta, message
+
+
+def _at_bound(model: str, names: Sequence[str]) -> CLVFitError:
+    return CLVFitError(
+        "parameter_at_bound",
+        f"{model}: estimate of {', '.join(names)} ran to the edge of the search range; "
+        "the data push the model to a limiting case it cannot represent",
+    )
+
+
+def rising_to_the_edge(
+    neg_mean_ll: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray, names: Sequence[str]
+) -> list[str]:
+    """The parameters along which the likelihood rises all the way to the edge of the search box.
+
+    Each parameter is pinned at each edge of the box in turn and the others are re-optimised from
+    theta; the best of these and of theta is the highest likelihood in the box, and a parameter
+    runs to the bound when pinning it at an edge reaches that height (within 1e-9 relative). The
+    verdict depends on the shape of the likelihood, not on where an optimiser stopped.
+    """
+    value, _ = neg_mean_ll(theta)
+    pinned = {}
+    for i, name in enumerate(names):
+        for edge in (-LOG_BOUND, LOG_BOUND):
+            bounds = [(-LOG_BOUND, LOG_BOUND)] * len(names)
+            bounds[i] = (edge, edge)
+            start = np.clip(theta, -LOG_BOUND, LOG_BOUND)
+            start[i] = edge
+            try:
+                res = optimize.minimize(neg_mean_ll, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                        options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 20})
+            except (FloatingPointError, ValueError):
+                continue
+            if np.isfinite(res.fun):
+                pinned[name] = min(pinned.get(name, np.inf), float(res.fun))
+    top = min([value, *pinned.values()])
+    return [name for name in names if pinned.get(name, np.inf) <= top + 1e-9 * max(1.0, abs(top))]
 
 
 def hessian(
