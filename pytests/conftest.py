@@ -1,8 +1,11 @@
+import json
+import time
+
 import pytest
 
 from customer_lifecycle.pgserver import PostgresUnavailable, ThrowawayPostgres
 
-from .harness import DEMO_SEEDS, DIRTY_DATA_VARS, TINY, build, postgres_required
+from .harness import DEMO_SEEDS, DIRTY_DATA_VARS, PROJECT_DIR, TINY, build, postgres_required
 
 
 # The longest test files first (Spark's builds, the incremental runs, sqlfluff), so that on two
@@ -17,6 +20,43 @@ def pytest_collection_modifyitems(items):
         name = item.path.name
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
     items.sort(key=rank)
+
+
+# The duration report: every test's setup, call and teardown seconds (a module's builds count in
+# the setup of its first test), per test and per file, written to target/test-durations.json and
+# the 15 longest of each printed at the end of the run. Under xdist the controller receives every
+# worker's reports, so the report covers the whole run.
+DURATION_REPORT = PROJECT_DIR / "target" / "test-durations.json"
+_durations: dict[str, float] = {}
+_started = time.monotonic()
+
+
+def pytest_runtest_logreport(report):
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if hasattr(config, "workerinput") or not _durations:
+        return
+    files: dict[str, float] = {}
+    for nodeid, seconds in _durations.items():
+        files[nodeid.split("::")[0]] = files.get(nodeid.split("::")[0], 0.0) + seconds
+    wall = time.monotonic() - _started
+    DURATION_REPORT.parent.mkdir(exist_ok=True)
+    DURATION_REPORT.write_text(json.dumps({
+        "wall_seconds": round(wall, 1),
+        "files": dict(sorted(((f, round(s, 1)) for f, s in files.items()), key=lambda item: -item[1])),
+        "tests": dict(sorted(((t, round(s, 2)) for t, s in _durations.items()), key=lambda item: -item[1])),
+    }, indent=1))
+    write = terminalreporter.write_line
+    terminalreporter.write_sep("=", f"duration report ({DURATION_REPORT.relative_to(PROJECT_DIR)})")
+    write(f"wall {wall:.0f} s; test time {sum(files.values()):.0f} s in {len(files)} files, {len(_durations)} tests")
+    write("the 15 longest files (setup + call + teardown of their tests):")
+    for name, seconds in sorted(files.items(), key=lambda item: -item[1])[:15]:
+        write(f"  {seconds:8.1f} s  {name}")
+    write("the 15 longest tests:")
+    for name, seconds in sorted(_durations.items(), key=lambda item: -item[1])[:15]:
+        write(f"  {seconds:8.1f} s  {name}")
 
 
 @pytest.fixture(scope="session")
