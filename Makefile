@@ -15,7 +15,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 # Spark (local, in-process) binds to loopback only.
 export SPARK_LOCAL_IP ?= 127.0.0.1
 
-.PHONY: setup demo test lint clean dashboard
+.PHONY: setup demo test test-quick lint clean dashboard
 
 setup: $(STAMP)
 
@@ -46,8 +46,14 @@ docs: setup
 	cp target/docs/static_index.html docs/site/index.html
 	@echo "Docs: $(CURDIR)/docs/site/index.html"
 
+PYTEST := $(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder pytests
+
 test: setup
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder pytests
+	$(PYTEST)
+
+# make test-quick: DuckDB only (no PostgreSQL server, no Spark JVM, no browser), for the edit-and-run loop.
+test-quick: setup
+	LIFECYCLE_ENGINES=duckdb $(PYTEST)
 
 lint: setup
 	$(VENV)/bin/sqlfluff lint models macros tests

@@ -109,8 +109,21 @@ class ThrowawayPostgres:
                 time.sleep(0.5)
         return server
 
+    def record(self) -> dict[str, str]:
+        """What stop_recorded_server needs to stop this server from another process."""
+        return {"bin_dir": str(self.bin_dir), "data_dir": str(self.data_dir), "root": str(self.root),
+                "as_postgres": "1" if self._as_postgres else ""}
+
     def __exit__(self, *exc) -> None:
-        try:
-            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+        stop_recorded_server(self.record())
+
+
+def stop_recorded_server(record: dict[str, str]) -> None:
+    """Stop a throwaway server (ThrowawayPostgres.record()) and delete its folder."""
+    cmd = [str(Path(record["bin_dir"]) / "pg_ctl"), "-D", record["data_dir"], "-m", "immediate", "-w", "stop"]
+    if record["as_postgres"]:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+    finally:
+        shutil.rmtree(record["root"], ignore_errors=True)

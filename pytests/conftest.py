@@ -1,21 +1,46 @@
 import json
+import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
-from customer_lifecycle.pgserver import PostgresUnavailable, ThrowawayPostgres
+from customer_lifecycle.pgserver import PostgresUnavailable
 
-from .harness import DEMO_SEEDS, DIRTY_DATA_VARS, PROJECT_DIR, TINY, build, postgres_required
+from .harness import (DEMO_SEEDS, DIRTY_DATA_VARS, PROJECT_DIR, TINY, Build, SharedBuilds, build, postgres_required,
+                      shared_postgres, stop_shared_postgres)
+from .readme import export_env, run_readme
 
 
 # The longest test files first (Spark's builds, the incremental runs, sqlfluff), so that on two
 # workers (`make test`, one file per worker at a time) they run beside the others, not after them.
 # `make test` passes --no-loadscope-reorder: xdist would otherwise put the files with most tests first.
-LONGEST_FIRST = ("test_spark.py", "test_incremental.py", "test_publishing.py", "test_lint.py",
+LONGEST_FIRST = ("test_spark.py", "test_spark_demo.py", "test_incremental.py", "test_publishing.py", "test_lint.py",
                  "test_properties.py")
 
 
-def pytest_collection_modifyitems(items):
+# `make test-quick` (LIFECYCLE_ENGINES=duckdb): DuckDB only, for the edit-and-run loop. Tests of
+# another engine or of the browser are deselected; under CI every engine is required (`make test`).
+QUICK = os.environ.get("LIFECYCLE_ENGINES") == "duckdb"
+NOT_QUICK_FILES = ("test_spark.py", "test_spark_demo.py", "test_dashboard.py")
+
+
+def uses_another_engine(item) -> bool:
+    params = getattr(item, "callspec", None)
+    return (item.path.name in NOT_QUICK_FILES or "pg_server" in item.fixturenames
+            or (params is not None and params.params.get("engine") not in (None, "duckdb")))
+
+
+def pytest_collection_modifyitems(config, items):
+    if QUICK:
+        if os.environ.get("CI") == "true":
+            raise pytest.UsageError("LIFECYCLE_ENGINES=duckdb (make test-quick) leaves engines out: CI runs make test")
+        other = [item for item in items if uses_another_engine(item)]
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if not uses_another_engine(item)]
+
     def rank(item):
         name = item.path.name
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
@@ -59,17 +84,46 @@ def pytest_terminal_summary(terminalreporter, config):
         write(f"  {seconds:8.1f} s  {name}")
 
 
+# The run's shared folder and PostgreSQL server (harness: SharedBuilds, shared_postgres): made by
+# the controlling process (the only process without xdist), handed to every worker, and removed with
+# the server when the run ends.
+def pytest_configure(config):
+    if hasattr(config, "workerinput"):
+        config.lifecycle_shared_dir = Path(config.workerinput["lifecycle_shared_dir"])
+    else:
+        config.lifecycle_shared_dir = Path(tempfile.mkdtemp(prefix="lifecycle-tests-"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["lifecycle_shared_dir"] = str(node.config.lifecycle_shared_dir)
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput") and hasattr(config, "lifecycle_shared_dir"):
+        try:
+            stop_shared_postgres(config.lifecycle_shared_dir)
+        finally:
+            shutil.rmtree(config.lifecycle_shared_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pg_server():
-    """A throwaway PostgreSQL server for the whole test session (required under CI)."""
+def pg_server(request):
+    """The run's PostgreSQL server, shared by every worker (required under CI)."""
+    if QUICK:
+        pytest.skip("make test-quick runs DuckDB only (make test runs PostgreSQL too)")
     try:
-        server_cm = ThrowawayPostgres()
+        return shared_postgres(request.config.lifecycle_shared_dir)
     except PostgresUnavailable as exc:
         if postgres_required():
             pytest.fail(f"PostgreSQL is required here (CI / LIFECYCLE_REQUIRE_POSTGRES=1): {exc}")
         pytest.skip(str(exc))
-    with server_cm as server:
-        yield server
+
+
+@pytest.fixture(scope="session")
+def shared_builds(request, tmp_path_factory):
+    return SharedBuilds(request.config.lifecycle_shared_dir, tmp_path_factory.mktemp("shared"),
+                        lambda: request.getfixturevalue("pg_server"))
 
 
 @pytest.fixture(scope="session", params=["duckdb", "postgres"])
@@ -78,37 +132,57 @@ def engine(request):
 
 
 @pytest.fixture(scope="session")
-def tiny_builds(tmp_path_factory, request):
-    """The hand-written tiny fixture built on each engine (lazily, once per session)."""
-    cache = {}
-
+def tiny_builds(shared_builds, request):
+    """The hand-written tiny fixture built on each engine, once per run (a copy for this worker)."""
     def get(engine_name):
-        if engine_name not in cache:
-            server = request.getfixturevalue("pg_server") if engine_name == "postgres" else None
-            cache[engine_name] = build(engine_name, tmp_path_factory.mktemp(f"tiny-{engine_name}"),
-                                       data_dir=TINY, server=server, dbt_vars=DIRTY_DATA_VARS)
-            assert cache[engine_name].ok, cache[engine_name].output[-5000:]
-        return cache[engine_name]
+        server = request.getfixturevalue("pg_server") if engine_name == "postgres" else None
+        b = shared_builds.get(f"tiny-{engine_name}", lambda work_dir: build(
+            engine_name, work_dir, data_dir=TINY, server=server, dbt_vars=DIRTY_DATA_VARS))
+        assert b.ok, b.output[-5000:]
+        return b
 
     return get
 
 
 @pytest.fixture(scope="session")
-def demo_builds(tmp_path_factory, request):
-    """The bundled demo data built on each engine (lazily, once per session). DuckDB reads the
-    seeds (dbt seed); PostgreSQL gets the same files copied into a raw schema (dbt's seed loader
-    takes minutes on PostgreSQL for the demo's events), which also exercises the warehouse path."""
-    cache = {}
-
+def demo_builds(shared_builds, request):
+    """The bundled demo built on each engine by the README's own commands, once per run (a copy
+    for this worker): on DuckDB `make demo`; on PostgreSQL the README's block (load-files of the
+    demo into schema raw, then build from it), so that fit-clv has run there too."""
     def get(engine_name):
-        if engine_name not in cache:
-            work_dir = tmp_path_factory.mktemp(f"demo-{engine_name}")
-            if engine_name == "postgres":
-                cache[engine_name] = build(engine_name, work_dir, server=request.getfixturevalue("pg_server"),
-                                           data_dir=DEMO_SEEDS, file_prefix="raw_")
-            else:
-                cache[engine_name] = build(engine_name, work_dir)
-            assert cache[engine_name].ok, cache[engine_name].output[-5000:]
-        return cache[engine_name]
+        make = demo_on_duckdb if engine_name == "duckdb" else lambda work_dir: demo_on_postgres(
+            work_dir, request.getfixturevalue("pg_server"))
+        b = shared_builds.get(f"demo-{engine_name}", make)
+        assert b.ok, b.output[-5000:]
+        return b
 
     return get
+
+
+def demo_on_duckdb(work_dir: Path) -> Build:
+    return run_readme("make demo", engine="duckdb", work_dir=work_dir,
+                      env={"LIFECYCLE_DUCKDB_PATH": str(work_dir / "lifecycle.duckdb")})
+
+
+def demo_on_postgres(work_dir: Path, server) -> Build:
+    env = export_env(PG_EXPORT, server.env(schema="b_demo_postgres"))
+    files = work_dir.parent / "demo-files"  # the demo's seeds, named like the tables
+    files.mkdir(exist_ok=True)
+    for seed in DEMO_SEEDS.glob("raw_*.csv"):
+        (files / seed.name.removeprefix("raw_")).unlink(missing_ok=True)
+        (files / seed.name.removeprefix("raw_")).symlink_to(seed)
+    steps = [(".venv/bin/python -m customer_lifecycle load-files seeds/demo --prefix raw_ --schema raw", {}),
+             (".venv/bin/python -m customer_lifecycle load-files /path/to/files --schema raw",
+              {"/path/to/files": files}),
+             ("LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build@postgres", {})]
+    output = ""
+    for key, paths in steps:
+        done = run_readme(key, engine="postgres", work_dir=work_dir, env=env, paths=paths, server=server)
+        output += done.output
+        if not done.ok:
+            break
+    return Build("postgres", work_dir, done.env, output, done.returncode, server)
+
+
+PG_EXPORT = ("export LIFECYCLE_TARGET=postgres LIFECYCLE_PG_HOST=127.0.0.1 LIFECYCLE_PG_PORT=5432 LIFECYCLE_PG_USER=me "
+             "LIFECYCLE_PG_PASSWORD=... LIFECYCLE_PG_DATABASE=shop LIFECYCLE_PG_SCHEMA=lifecycle")

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
+import dataclasses
+import fcntl
 import json
 import math
 import os
@@ -9,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +21,7 @@ import duckdb
 
 from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import load_into_postgres
-from customer_lifecycle.pgserver import PostgresServer
+from customer_lifecycle.pgserver import PostgresServer, PostgresUnavailable, ThrowawayPostgres, stop_recorded_server
 
 from .spark_reader import SparkReader
 
@@ -304,3 +308,74 @@ def model_names(b: Build, folder: str) -> list[str]:
 
 
 atexit.register(lambda: [close_spark_reader(work_dir) for work_dir in list(_SPARK_READERS)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Builds made once per test run and shared by every xdist worker (and the one PostgreSQL server
+# they all use). The first worker that asks for a build makes it under a file lock, in the run's
+# shared folder (made by the controlling process, pytests/conftest.py); the others wait for the
+# lock and read the recorded result. Each worker reads its own copy of the build's folder (its
+# DuckDB file and dbt's target/), so that a worker's dbt, mf or sqlfluff run on a build never
+# meets another worker's readers; PostgreSQL builds share their schemas on the shared server.
+# ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def file_lock(path: Path):
+    """An exclusive lock on `path` across processes, held while the block runs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_postgres(shared_dir: Path) -> PostgresServer:
+    """The run's one PostgreSQL server, started by the first worker that needs it (stopped by the
+    controlling process at the end of the run: stop_shared_postgres). Raises PostgresUnavailable."""
+    record = shared_dir / "postgres.json"
+    with file_lock(shared_dir / "postgres.lock"):
+        if not record.exists():
+            try:
+                server = ThrowawayPostgres()
+                started = server.__enter__()
+                record.write_text(json.dumps({"server": dataclasses.asdict(started), "stop": server.record()}))
+            except PostgresUnavailable as exc:
+                record.write_text(json.dumps({"unavailable": str(exc)}))
+        found = json.loads(record.read_text())
+    if "unavailable" in found:
+        raise PostgresUnavailable(found["unavailable"])
+    return PostgresServer(**found["server"])
+
+
+def stop_shared_postgres(shared_dir: Path) -> None:
+    record = shared_dir / "postgres.json"
+    if record.exists():
+        found = json.loads(record.read_text())
+        if "stop" in found:
+            stop_recorded_server(found["stop"])
+
+
+class SharedBuilds:
+    """name -> the one build of that name in this test run (see above)."""
+
+    def __init__(self, shared_dir: Path, worker_dir: Path, server: Callable[[], PostgresServer]):
+        self.root, self.worker_dir, self.server = shared_dir / "builds", worker_dir, server
+
+    def get(self, name: str, make: Callable[[Path], Build]) -> Build:
+        """The build `name`, made by make(work_dir) in the first worker that asks; a copy of its
+        folder for this worker."""
+        record = self.root / f"{name}.json"
+        with file_lock(self.root / f"{name}.lock"):
+            if not record.exists():
+                made = make(self.root / name)
+                record.write_text(json.dumps({"engine": made.engine, "work_dir": str(made.work_dir), "env": made.env,
+                                              "output": made.output, "returncode": made.returncode}))
+        found = json.loads(record.read_text())
+        mine = self.worker_dir / name
+        if not mine.exists():
+            shutil.copytree(found["work_dir"], mine, symlinks=True)
+        env = {key: value.replace(found["work_dir"], str(mine)) if key == "LIFECYCLE_DUCKDB_PATH" else value
+               for key, value in found["env"].items()}
+        server = self.server() if found["engine"] == "postgres" else None
+        return Build(found["engine"], mine, env, found["output"], found["returncode"], server)

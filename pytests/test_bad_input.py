@@ -53,39 +53,47 @@ def test_a_table_given_twice_is_refused(tmp_path, data_dir):
     assert_failed_before_models(b, "Raw table 'products' is given more than once")
 
 
-@pytest.mark.parametrize(
-    "dbt_vars, needle",
-    [
-        ({"max_valid_at": "2025-02-30"}, "max_valid_at must be a timestamp"),
-        ({"max_valid_at": "yesterday"}, "max_valid_at must be a timestamp"),
-        ({"reporting_currency": "usd"}, "reporting_currency must be a 3-letter"),
-        ({"raw_schema": "raw"}, "raw_data_dir and raw_schema are both set"),
-        ({"at_risk_after_days": 200, "churn_after_days": 180}, "at_risk_after_days (200) must be less than churn_after_days (180)"),
-        ({"churn_after_days": -5}, "churn_after_days must be a positive whole number"),
-        ({"loyalty_min_orders": 1}, "loyalty_min_orders must be at least 2"),
-        ({"as_of_date": "2025-31-12"}, "as_of_date must be a date"),
-        ({"nps_passive_min_score": 9, "nps_promoter_min_score": 9}, "nps_passive_min_score (9) and nps_promoter_min_score (9)"),
-        ({"session_timeout_minutes": 0}, "session_timeout_minutes must be a positive whole number"),
-        ({"cart_recovery_window_days": "month"}, "cart_recovery_window_days must be a positive whole number"),
-        ({"product_tier_order": ["basic", "Basic"]}, "product_tier_order must list at least two distinct product tiers"),
-        ({"churn_after_days": "abc"}, "churn_after_days must be a positive whole number"),
-        ({"min_valid_at": "1990-13-01"}, "min_valid_at must be a timestamp"),
-        ({"min_valid_at": "2031-01-01", "max_valid_at": "2030-01-01"}, "min_valid_at (2031-01-01) must be before max_valid_at"),
-        ({"max_money_amount": 10 ** 13}, "max_money_amount must be a whole number from 1 to 1000000000000"),
-        # A list item that would end its SQL literal and widen the condition if pasted unquoted.
-        ({"consideration_event_types": ["x') or (1 = 1) or event_type in ('y"]},
-         "consideration_event_types must be event types (vars.event_types); not event types: x') or (1 = 1)"),
-        ({"event_types": "page_view"}, "event_types must be a list of distinct, non-empty text values"),
-        ({"order_statuses": ["placed", "placed"]}, "order_statuses must be a list of distinct, non-empty text values: values repeat"),
-        ({"raw_table_names": {"orders": "orders; drop table customers"}}, "raw_table_names must map tables of the raw contract"),
-        # Settings checked by the macros that read them, also before any model.
-        ({"funnels": {"purchase": {"steps": ["page_view", "checkout!"]}}}, "step 'checkout!' is not an event type"),
-        ({"clv_time_unit": "fortnight"}, "clv_time_unit must be day or week"),
-    ],
-)
-def test_bad_setting_stops_the_build_before_any_model(tmp_path, dbt_vars, needle):
+# Bad settings, several in one build where the check names them all at once (validate_project_vars
+# collects every problem before it stops; each setting appears once per build). A setting read
+# while dbt parses, the raw source conflict, and the funnel and customer-value settings (checked
+# by the macros that read them, after the others) each stop at once: each gets a build of its own.
+BAD_SETTINGS = [
+    ({"max_valid_at": "2025-02-30", "reporting_currency": "usd", "at_risk_after_days": 200, "churn_after_days": 180,
+      "loyalty_min_orders": 1, "as_of_date": "2025-31-12", "nps_passive_min_score": 9, "nps_promoter_min_score": 9,
+      "session_timeout_minutes": 0, "cart_recovery_window_days": "month", "product_tier_order": ["basic", "Basic"],
+      "min_valid_at": "1990-13-01", "max_money_amount": 10 ** 13,
+      # A list item that would end its SQL literal and widen the condition if pasted unquoted.
+      "consideration_event_types": ["x') or (1 = 1) or event_type in ('y"],
+      "order_statuses": ["placed", "placed"], "raw_table_names": {"orders": "orders; drop table customers"}},
+     ["max_valid_at must be a timestamp", "reporting_currency must be a 3-letter",
+      "at_risk_after_days (200) must be less than churn_after_days (180)", "loyalty_min_orders must be at least 2",
+      "as_of_date must be a date", "nps_passive_min_score (9) and nps_promoter_min_score (9)",
+      "session_timeout_minutes must be a positive whole number", "cart_recovery_window_days must be a positive whole number",
+      "product_tier_order must list at least two distinct product tiers", "min_valid_at must be a timestamp",
+      "max_money_amount must be a whole number from 1 to 1000000000000",
+      "consideration_event_types must be event types (vars.event_types); not event types: x') or (1 = 1)",
+      "order_statuses must be a list of distinct, non-empty text values: values repeat",
+      "raw_table_names must map tables of the raw contract"]),
+    ({"max_valid_at": "yesterday", "quarantine_warn_percent": 60, "quarantine_error_percent": 50},
+     ["max_valid_at must be a timestamp",
+      "quarantine_warn_percent (60) and quarantine_error_percent (50) must be whole percentages"]),
+    ({"min_valid_at": "2031-01-01", "max_valid_at": "2030-01-01"}, ["min_valid_at (2031-01-01) must be before max_valid_at"]),
+    # Read while dbt parses the models: the parse stops, naming it.
+    ({"churn_after_days": -5}, ["churn_after_days must be a positive whole number"]),
+    ({"churn_after_days": "abc"}, ["churn_after_days must be a positive whole number"]),
+    ({"event_types": "page_view"}, ["event_types must be a list of distinct, non-empty text values"]),
+    ({"raw_schema": "raw"}, ["raw_data_dir and raw_schema are both set"]),
+    ({"funnels": {"purchase": {"steps": ["page_view", "checkout!"]}}}, ["step 'checkout!' is not an event type"]),
+    ({"clv_time_unit": "fortnight"}, ["clv_time_unit must be day or week"]),
+]
+
+
+@pytest.mark.parametrize("dbt_vars, needles", BAD_SETTINGS, ids=["many", "more", "bounds", "churn-negative",
+                                                                 "churn-text", "event-types", "raw-source", "funnel",
+                                                                 "clv"])
+def test_bad_settings_stop_the_build_before_any_model_naming_each(tmp_path, dbt_vars, needles):
     b = build("duckdb", tmp_path / "w", data_dir=FIXTURES / "tiny", dbt_vars=dbt_vars)
-    assert_failed_before_models(b, needle)
+    assert_failed_before_models(b, *needles)
     assert "OK created" not in b.output  # nothing half-written
 
 

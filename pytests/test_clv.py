@@ -262,13 +262,11 @@ def rebuild_clv(b, select="int_clv__model_parameters+", command="build", **dbt_v
 
 
 @pytest.fixture(scope="module")
-def pg_fitted(pg_server, tmp_path_factory):
-    """The demo on PostgreSQL by the user's one command, `python -m customer_lifecycle build`: dbt up
-    to the summary groups, the fit (no dbt Python models on PostgreSQL), then the models using it."""
-    pg = build("postgres", tmp_path_factory.mktemp("demo-postgres-cli"), server=pg_server, data_dir=DEMO_SEEDS,
-               file_prefix="raw_", cli=True)
-    assert pg.ok, pg.output[-5000:]
-    return pg
+def pg_fitted(demo_builds, pg_server):
+    """The demo on PostgreSQL by the README's commands, `python -m customer_lifecycle build` last
+    (conftest.py demo_builds): dbt up to the summary groups, the fit (no dbt Python models on
+    PostgreSQL), then the models using it."""
+    return demo_builds("postgres")
 
 
 def test_postgres_build_alone_fits_without_warnings(pg_fitted):

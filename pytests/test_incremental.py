@@ -23,11 +23,14 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from customer_lifecycle.generator import generate
+from customer_lifecycle.loader import CSV_OPTIONS
 
-from .harness import BUILD_RECORD_DATA, assert_same_tables, build, build_again, model_names
+from .harness import BUILD_RECORD_DATA, Build, assert_same_tables, build, build_again, file_lock, model_names
+from .readme import run_readme
 
 CUT_A, CUT_B1, CUT_B2 = date(2026, 2, 28), date(2026, 4, 15), date(2026, 6, 30)
 TIME_ONLY_AS_OF = CUT_B2 + timedelta(days=60)
@@ -145,19 +148,48 @@ class Story:
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory):
-    generated = tmp_path_factory.mktemp("incremental-generated")
-    generate("demo", seed=11, out_dir=generated, fmt="csv", customers=400)
-    (generated / "ground_truth.json").unlink()
-    story = Story(read_tables(generated))
-    root = tmp_path_factory.mktemp("incremental-snapshots")
-    story.dirs = {
-        "A": write_tables(story.snapshot(CUT_A, after_a=False), root / "A"),
-        "B1": write_tables(story.snapshot(CUT_B1, after_a=True), root / "B1"),
-        "B2": write_tables(story.snapshot(CUT_B2, after_a=True), root / "B2"),
-    }
+def story(request):
+    """The story's raw snapshots, written once per run in the run's shared folder (the full
+    refreshes of B1 and B2 on DuckDB are shared builds: test_spark.py compares with B1 too)."""
+    root = request.config.lifecycle_shared_dir / "incremental-story"
+    with file_lock(root.with_suffix(".lock")):
+        if not (root / "done").exists():
+            generated = root / "generated"
+            generate("demo", seed=11, out_dir=generated, fmt="csv", customers=400)
+            (generated / "ground_truth.json").unlink()
+            made = Story(read_tables(generated))
+            for name, (last_day, after_a) in {"A": (CUT_A, False), "B1": (CUT_B1, True), "B2": (CUT_B2, True)}.items():
+                write_tables(made.snapshot(last_day, after_a), root / name)
+            (root / "done").touch()
+    story = Story(read_tables(root / "generated"))
+    story.dirs = {name: root / name for name in ("A", "B1", "B2")}
     story.snapshots = {name: read_tables(path) for name, path in story.dirs.items()}
     return story
+
+
+def full_refresh_on_duckdb(shared_builds, story, step: str) -> Build:
+    """The full refresh of a snapshot on DuckDB, once per run, made by the README's commands for
+    your own data: B1 from files (LIFECYCLE_DATA_DIR), B2 from tables in schema raw
+    (LIFECYCLE_RAW_SCHEMA), loaded into the DuckDB file first as a loader would."""
+    def make(work_dir: Path) -> Build:
+        database = work_dir / "lifecycle.duckdb"
+        if step == "B1":
+            return run_readme("LIFECYCLE_DATA_DIR=/path/to/files .venv/bin/python -m customer_lifecycle build",
+                              engine="duckdb", work_dir=work_dir, env={"LIFECYCLE_DUCKDB_PATH": str(database)},
+                              paths={"/path/to/files": story.dirs["B1"]})
+        work_dir.mkdir(parents=True)
+        con = duckdb.connect(str(database))
+        con.execute("create schema raw")
+        for path in sorted(story.dirs["B2"].glob("*.csv")):
+            literal = "'" + str(path).replace("'", "''") + "'"
+            con.execute(f"create table raw.{path.stem} as select * from read_csv({literal}, {CSV_OPTIONS})")
+        con.close()
+        return run_readme("LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build", engine="duckdb",
+                          work_dir=work_dir, env={"LIFECYCLE_DUCKDB_PATH": str(database)})
+
+    full = shared_builds.get(f"incremental-full-{step}-duckdb", make)
+    assert full.ok, f"full {step}:\n" + full.output[-5000:]
+    return full
 
 
 def compared_models(b) -> list[str]:
@@ -202,20 +234,23 @@ def engine(request):
 NO_TESTS = ["build", "--exclude-resource-type", "test", "unit_test"]
 B1, B2 = ("B1", "B1", {}), ("B2", "B2", {})
 B3 = ("B3", "B2", {"as_of_date": TIME_ONLY_AS_OF.isoformat()})
-# Spark steps from A to B1 only, and compares B1 (new days, late rows, replays, a status change, a
-# late identification, an orphan's parent): a Spark build costs minutes. The time-only stretch
-# (B2 -> B3) runs on DuckDB and PostgreSQL, whose SQL for "touched" is the same macros.
-STEPS = {"duckdb": [B1, B2, B3], "postgres": [B1, B2, B3], "spark": [B1]}
+# Spark (test_spark.py, its own runs) steps from A to B1 only: a Spark build costs minutes. The
+# time-only stretch (B2 -> B3) runs on DuckDB and PostgreSQL, whose SQL for "touched" is the same macros.
+STEPS = {"duckdb": [B1, B2, B3], "postgres": [B1, B2, B3]}
 
 
 @pytest.fixture(scope="module")
-def full_refresh(engine, tmp_path_factory, request):
-    """The full refresh beside an incremental step: `dbt build` of the step's snapshot on a fresh
-    database, data tests left out (the point here is the tables; the other tests build with them).
-    Called with (step, data_dir, dbt_vars, incremental); returns the full build."""
+def full_refresh(engine, story, shared_builds, tmp_path_factory, request):
+    """The full refresh beside an incremental step. On DuckDB B1 and B2 are the README's own
+    commands on the step's files or tables (shared builds, with every data test); otherwise
+    `dbt build` of the step's snapshot on a fresh database, data tests left out (the point here is
+    the tables; the other tests build with them). Called with (step, data_dir, dbt_vars,
+    incremental); returns the full build."""
     server = request.getfixturevalue("pg_server") if engine == "postgres" else None
 
     def run(step, data_dir, dbt_vars, incremental):
+        if engine == "duckdb" and step in ("B1", "B2"):
+            return full_refresh_on_duckdb(shared_builds, story, step)
         full = build(engine, tmp_path_factory.mktemp(f"inc-{engine}-full-{step}"), data_dir=data_dir,
                      server=server, args=NO_TESTS, dbt_vars=dbt_vars)
         assert full.ok, f"full {step}:\n" + full.output[-5000:]
@@ -227,10 +262,11 @@ def full_refresh(engine, tmp_path_factory, request):
 @pytest.fixture(scope="module")
 def runs(engine, story, full_refresh, tmp_path_factory, request):
     """The incremental sequence A, B1, B2, B3 on one database (STEPS), each step compared with a
-    full refresh on the same snapshot. On Spark the data tests are left out of the incremental
-    runs too (test_spark.py's full refresh runs them)."""
+    full refresh on the same snapshot. The data tests run on DuckDB's steps; on PostgreSQL the
+    steps, like their full refreshes, leave them out: the comparison with the full refresh is what
+    these runs check, and the PostgreSQL builds of the tiny fixture and the demo run every data test."""
     server = request.getfixturevalue("pg_server") if engine == "postgres" else None
-    runs_args = NO_TESTS if engine == "spark" else None
+    runs_args = None if engine == "duckdb" else NO_TESTS
     incremental = build(engine, tmp_path_factory.mktemp(f"inc-{engine}"), data_dir=story.dirs["A"], server=server,
                         args=runs_args)
     assert incremental.ok, incremental.output[-5000:]

@@ -1,0 +1,84 @@
+"""The project on Spark (dbt-spark, session method, local pyspark): the bundled demo, the tiny
+fixture and bad settings (the incremental story is test_spark.py, run on the other worker).
+
+- The README's Spark command on the demo (`LIFECYCLE_TARGET=spark ... build`, seeds mode): every
+  data test passes, the customer-value models are fitted by that command alone, and every mart
+  equals DuckDB's demo.
+- The quarantine of the tiny fixture is identical to DuckDB's, and bad settings stop the build
+  before any model.
+
+Under CI (or LIFECYCLE_REQUIRE_SPARK=1) a missing Java, pyspark or dbt-spark is a failure.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .harness import FIXTURES, build, model_names, require_spark, spark_env
+from .readme import run_readme
+from .test_spark import same_as_duckdb
+
+SPARK_DEMO = "LIFECYCLE_TARGET=spark .venv/bin/python -m customer_lifecycle build"
+
+
+@pytest.fixture(scope="module")
+def spark_demo(tmp_path_factory):
+    """The README's Spark command on the bundled demo (seeds mode)."""
+    require_spark()
+    work_dir = tmp_path_factory.mktemp("spark-demo")
+    b = run_readme(SPARK_DEMO, engine="spark", work_dir=work_dir, env=spark_env(work_dir))
+    assert b.ok, b.output[-6000:]
+    return b
+
+
+def test_the_demo_equals_duckdbs_demo(spark_demo, demo_builds):
+    """The seeds arrive as written (empty fields null), nothing is quarantined, and every mart is
+    DuckDB's (a demo build whose seeds read an empty field as the text 'None' quarantined every event)."""
+    duck = demo_builds("duckdb")
+    for table in ("customers", "events", "orders", "email_events"):
+        sql = f"select count(*) from {{{{ stg_shop__{table} }}}}"
+        assert spark_demo.query(sql) == duck.query(sql), table
+    assert spark_demo.query("select count(*) from {{ stg_shop__quarantined_rows }}") == [(0,)]
+    marts = model_names(duck, "marts")
+    assert model_names(spark_demo, "marts") == marts and len(marts) >= 20
+    same_as_duckdb(spark_demo, duck, marts + ["stg_shop__quarantined_rows"])
+
+
+def test_the_demo_command_alone_fits_the_customer_value_models(spark_demo):
+    """`build` alone ran every data test and the fit (fitted_with names the fit step), with no
+    warning: the demo fits all three models, and every customer with a valid order has a prediction."""
+    fits = spark_demo.query("select model_name, status, fitted_with from {{ fct_clv_model_parameters }}")
+    assert sorted(fits) == [(name, "fitted", "fit-clv") for name in ("bgnbd", "bgnbd_calibration", "gamma_gamma")]
+    manifest = json.loads((spark_demo.work_dir / "target" / "manifest.json").read_text())
+    data_tests = sum(node["resource_type"] == "test" for node in manifest["nodes"].values())
+    passed = sum(int(n) for n in re.findall(r"PASS=(\d+)", spark_demo.output))
+    assert data_tests > 100 and passed >= data_tests, re.findall(r"Done\. .*", spark_demo.output)
+    assert not [int(n) for n in re.findall(r"(?:WARN|ERROR)=(\d+)", spark_demo.output) if int(n)]
+    predicted = spark_demo.query("select count(*), count(predicted_clv) from {{ fct_customer_clv }}")[0]
+    assert predicted[0] > 0 and predicted[1] == predicted[0]
+
+
+def test_tiny_quarantine_is_identical(tmp_path, tiny_builds):
+    b = build("spark", tmp_path / "tiny-spark", data_dir=FIXTURES / "tiny", args=["run", "--select", "staging"])
+    assert b.ok, b.output[-6000:]
+    # quarantined_row_id is a fingerprint (an engine's own hash); the row itself and its reason are not.
+    sql = "select source_table, row_key, quarantine_reason, raw_values from {{ stg_shop__quarantined_rows }}"
+    spark_rows, duck_rows = sorted(b.query(sql)), sorted(tiny_builds("duckdb").query(sql))
+    assert len(duck_rows) > 10  # the fixture quarantines rows of every kind
+    assert spark_rows == duck_rows
+    counts = "select count(*) from {{ %s }}"
+    for table in ("orders", "events", "customers"):
+        assert b.query(counts % f"stg_shop__{table}") == tiny_builds("duckdb").query(counts % f"stg_shop__{table}")
+
+
+def test_bad_settings_stop_the_build_before_any_model(tmp_path):
+    # Two bad settings in one build (a Spark session costs half a minute to start): the check
+    # before any model names both.
+    b = build("spark", tmp_path / "bad-spark", data_dir=FIXTURES / "tiny",
+              dbt_vars={"loyalty_min_orders": 1, "reporting_currency": "usd"})
+    assert not b.ok
+    for needle in ("loyalty_min_orders must be at least 2", "reporting_currency must be a 3-letter"):
+        assert needle in b.output, b.output[-3000:]
+    assert "OK created" not in b.output
