@@ -1,4 +1,5 @@
 """sqlfluff (dbt templater, duckdb dialect) is the style contract: the project lints clean."""
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,13 @@ def test_sqlfluff_lint_is_clean(demo_builds):
     demo = demo_builds("duckdb")  # the dbt templater compiles against a built database
     sqlfluff = Path(sys.executable).parent / "sqlfluff"
     env = {**os.environ, **demo.env, "DO_NOT_TRACK": "1"}
-    result = subprocess.run([str(sqlfluff), "lint", "models", "tests", "--disable-progress-bar", "--nocolor"],
-                            cwd=PROJECT_DIR, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert result.returncode == 0, result.stdout[-8000:]
-    assert "All Finished" in result.stdout
+    # One process per core (sqlfluff's --processes); the JSON report lists every file it read.
+    result = subprocess.run([str(sqlfluff), "lint", "models", "tests", "--disable-progress-bar", "--nocolor",
+                             "--processes", str(os.cpu_count() or 1), "--format", "json"],
+                            cwd=PROJECT_DIR, env=env, text=True, capture_output=True)
+    report = json.loads(result.stdout)
+    violations = [(f["filepath"], v) for f in report for v in f["violations"]]
+    assert result.returncode == 0 and not violations, (violations[:20], result.stderr[-3000:])
+    linted = {str(Path(f["filepath"]).resolve().relative_to(PROJECT_DIR)) for f in report}
+    every = {str(p.relative_to(PROJECT_DIR)) for folder in ("models", "tests") for p in (PROJECT_DIR / folder).rglob("*.sql")}
+    assert linted == every, sorted(every ^ linted)
