@@ -27,7 +27,7 @@ def assert_failed_before_models(b, *needles):
 
 def test_missing_required_table_is_named(tmp_path, data_dir):
     (data_dir / "orders.csv").unlink()
-    b = build("duckdb", tmp_path / "w", data_dir=data_dir)
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, dbt_vars=DIRTY_DATA_VARS)
     assert_failed_before_models(b, "Required raw table 'orders' was not found")
 
 
@@ -35,21 +35,21 @@ def test_missing_required_column_is_named(tmp_path, data_dir):
     lines = (data_dir / "orders.csv").read_text().splitlines()
     cut = [",".join(line.split(",")[:-1]) for line in lines]  # drop order_total
     (data_dir / "orders.csv").write_text("\n".join(cut) + "\n")
-    b = build("duckdb", tmp_path / "w", data_dir=data_dir)
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, dbt_vars=DIRTY_DATA_VARS)
     assert_failed_before_models(b, "Raw table 'orders'", "lacks the column(s) order_total")
 
 
 def test_malformed_file_fails_naming_the_file(tmp_path, data_dir):
     with open(data_dir / "orders.csv", "a") as fh:
         fh.write('O99,C1,"2025-02-01 10:00:00,placed,USD,1.00,EXTRA\n')
-    b = build("duckdb", tmp_path / "w", data_dir=data_dir)
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, dbt_vars=DIRTY_DATA_VARS)
     assert not b.ok
     assert str(data_dir / "orders.csv") in b.output, b.output[-3000:]
 
 
 def test_a_table_given_twice_is_refused(tmp_path, data_dir):
     shutil.copy(data_dir / "products.csv", data_dir / "products.parquet")
-    b = build("duckdb", tmp_path / "w", data_dir=data_dir)
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, dbt_vars=DIRTY_DATA_VARS)
     assert_failed_before_models(b, "Raw table 'products' is given more than once")
 
 
@@ -145,7 +145,7 @@ def test_a_zero_byte_optional_file_is_an_absent_table(tmp_path, data_dir):
 def test_a_file_with_another_delimiter_is_named_with_the_delimiter(tmp_path, data_dir):
     path = data_dir / "orders.csv"
     path.write_text(path.read_text().replace(",", ";"))
-    b = build("duckdb", tmp_path / "w", data_dir=data_dir)
+    b = build("duckdb", tmp_path / "w", data_dir=data_dir, dbt_vars=DIRTY_DATA_VARS)
     assert_failed_before_models(b, f"file {path}", "seems to be delimited by semicolons")
 
 

@@ -62,6 +62,7 @@ def is_positive_whole_number(value) -> bool:
 @given(name=st.sampled_from(WHOLE_NUMBER_SETTINGS + OTHER_SETTINGS), value=VALUES)
 @example(name="order_statuses", value=0)  # found by this test: a vocabulary that is not a list failed the parse
 @example(name="raw_schema", value=5)  # found in review: a raw_schema not text failed the parse of the source shop
+@example(name="product_tier_order", value=None)  # found by this test: a null tier list failed the parse
 def test_a_setting_passes_or_stops_dbt_naming_it(tmp_path_factory, name, value):
     work_dir = tmp_path_factory.mktemp("setting")
     env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DUCKDB_PATH": str(work_dir / "w.duckdb"),

@@ -55,10 +55,13 @@
 {%- endmacro %}
 
 {#- The product tiers in ascending order (var product_tier_order), as a CASE that ranks a tier
-    (1 = lowest); null for a tier not in the list. -#}
+    (1 = lowest); null for a tier not in the list. A setting that is not a list (null, 0) is one
+    value here, so the project parses and validate_project_vars names it. -#}
 {% macro product_tier_rank(tier_expr) -%}
+    {%- set tiers = var('product_tier_order') -%}
+    {%- set tiers = tiers if tiers is iterable and tiers is not string and tiers is not mapping else [tiers | string] -%}
     case {{ tier_expr }}
-        {%- for tier in var('product_tier_order') %}
+        {%- for tier in tiers %}
         when {{ sql_string(tier | lower) }} then {{ loop.index }}
         {%- endfor %}
     end
