@@ -22,9 +22,13 @@ LONGEST_FIRST = ("test_spark.py", "test_spark_demo.py", "test_incremental.py", "
 
 
 # `make test-quick` (LIFECYCLE_ENGINES=duckdb): DuckDB only, for the edit-and-run loop. Tests of
-# another engine or of the browser are deselected; under CI every engine is required (`make test`).
+# another engine or of the browser are deselected, and so are the longest DuckDB files (the
+# incremental story, kill -9 publishing, the property tests, the generator's large presets and
+# its generated bad rows): `make test` runs them, and under CI every engine is required.
 QUICK = os.environ.get("LIFECYCLE_ENGINES") == "duckdb"
-NOT_QUICK_FILES = ("test_spark.py", "test_spark_demo.py", "test_dashboard.py")
+NOT_QUICK_FILES = ("test_spark.py", "test_spark_demo.py", "test_dashboard.py", "test_incremental.py",
+                   "test_publishing.py", "test_properties.py", "test_generator_xlarge.py",
+                   "test_quarantine_generated.py")
 
 
 def uses_another_engine(item) -> bool:
