@@ -55,6 +55,10 @@ RUN_BY = {
 }
 
 
+# Commands written once for DuckDB and again inside the PostgreSQL block.
+WRITTEN_TWICE = {"LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build"}
+
+
 def readme_commands() -> list[str]:
     """The commands of README.md's shell blocks in order: continuation lines joined, comments
     dropped. A command that appears in more than one block is told apart by the engine of the block
@@ -78,12 +82,8 @@ def readme_commands() -> list[str]:
         command, pending = pending, ""
         if command.startswith("export ") and "LIFECYCLE_TARGET=postgres" in command:
             target = "postgres"
-        commands.append(f"{command}@{target}" if target and command in RUN_BY_SHARED else command)
+        commands.append(f"{command}@{target}" if target and command in WRITTEN_TWICE else command)
     return commands
-
-
-# Commands written once for DuckDB and again inside the PostgreSQL block.
-RUN_BY_SHARED = {"LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build"}
 
 
 def readme_command(key: str) -> str:
