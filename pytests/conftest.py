@@ -11,7 +11,7 @@ from customer_lifecycle.pgserver import PostgresUnavailable
 
 from .harness import (DEMO_SEEDS, DIRTY_DATA_VARS, PROJECT_DIR, TINY, Build, SharedBuilds, build, postgres_required,
                       shared_postgres, stop_shared_postgres)
-from .readme import export_env, run_readme
+from .readme import PG_EXPORT, export_env, run_readme
 
 
 # The longest test files first (Spark's builds, the incremental runs, sqlfluff), so that on two
@@ -186,7 +186,3 @@ def demo_on_postgres(work_dir: Path, server) -> Build:
         if not done.ok:
             break
     return Build("postgres", work_dir, done.env, output, done.returncode, server)
-
-
-PG_EXPORT = ("export LIFECYCLE_TARGET=postgres LIFECYCLE_PG_HOST=127.0.0.1 LIFECYCLE_PG_PORT=5432 LIFECYCLE_PG_USER=me "
-             "LIFECYCLE_PG_PASSWORD=... LIFECYCLE_PG_DATABASE=shop LIFECYCLE_PG_SCHEMA=lifecycle")

@@ -54,6 +54,8 @@ RUN_BY = {
     ".venv/bin/mf query --saved-query kpis_monthly": "test_readme.py",
 }
 
+# The PostgreSQL block's first line, which sets the environment of the commands below it.
+PG_EXPORT = next(command for command in RUN_BY if command.startswith("export LIFECYCLE_TARGET=postgres"))
 
 # Commands written once for DuckDB and again inside the PostgreSQL block.
 WRITTEN_TWICE = {"LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build"}
