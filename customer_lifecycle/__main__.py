@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import publish
 from .contract import PROJECT_DIR
-from .dbt_runner import DbtFailed, run_dbt
+from .dbt_runner import DbtFailed, run_dbt, run_dbt_here, runs_in_this_process
 from .summary import print_summary
 
 # Outside target/, which `dbt clean` and `make clean` delete.
@@ -79,11 +79,11 @@ def _build_steps(args: argparse.Namespace, env: dict[str, str]) -> int:
                                                       dbt_args + ["--select", FIT_CONSUMERS]]
     for step in steps:
         if step is None:
-            if _fit_clv_step(args.vars) != 0:
+            if _fit_clv(args.vars) != 0:
                 return 1
             continue
         try:
-            run_dbt(step, env=env, stream=True)
+            _dbt_step(step, env)
         except DbtFailed as err:
             if err.killed_by():
                 print(f"\nThe build was killed ({err.killed_by()}) before it finished.", file=sys.stderr)
@@ -96,6 +96,15 @@ def _build_steps(args: argparse.Namespace, env: dict[str, str]) -> int:
             if (target / "run_results.json").exists():
                 shutil.copyfile(target / "run_results.json", target / "run_results_before_fit.json")
     return 0
+
+
+def _dbt_step(args: list[str], env: dict[str, str] | None = None) -> None:
+    """One dbt step of a command, its output streamed: in this process on Spark's session method
+    (dbt_runner.runs_in_this_process, where env is empty), else in a subprocess."""
+    if runs_in_this_process():
+        run_dbt_here(args)
+    else:
+        run_dbt(args, env=env, stream=True)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -144,32 +153,23 @@ def _model_relations(models: tuple[str, ...], dbt_vars: str | None) -> dict[str,
     """name -> {relation_name, schema} of enabled models, as dbt resolves them for the current target."""
     import json
 
-    args = ["ls", "--quiet", "--resource-type", "model", "--output", "json",
-            "--output-keys", "name", "relation_name", "schema", "--select", *models]
-    if dbt_vars:
-        args += ["--vars", dbt_vars]
-    result = run_dbt(args)
-    found = {}
-    for line in result.stdout.splitlines():
-        line = line.strip()
-        if line.startswith("{"):
-            node = json.loads(line)
-            found[node["name"]] = node
+    if runs_in_this_process():
+        manifest = run_dbt_here(["parse", "--quiet", *(["--vars", dbt_vars] if dbt_vars else [])])
+        listed = [{"name": node.name, "relation_name": node.relation_name, "schema": node.schema}
+                  for node in manifest.nodes.values() if node.resource_type == "model" and node.name in models]
+        output = ""
+    else:
+        args = ["ls", "--quiet", "--resource-type", "model", "--output", "json",
+                "--output-keys", "name", "relation_name", "schema", "--select", *models]
+        if dbt_vars:
+            args += ["--vars", dbt_vars]
+        output = run_dbt(args).stdout
+        listed = [json.loads(line) for line in map(str.strip, output.splitlines()) if line.startswith("{")]
+    found = {node["name"]: node for node in listed}
     missing = [m for m in models if m not in found]
     if missing:
-        raise DbtFailed(args, f"models not found in the project: {', '.join(missing)}\n{result.stdout}")
+        raise DbtFailed(["ls"], f"models not found in the project: {', '.join(missing)}\n{output}")
     return found
-
-
-def _fit_clv_step(dbt_vars: str | None) -> int:
-    """The fit inside `build` and `fit-clv`. On Spark in its own process: the JVM that reads the
-    warehouse holds the Derby table catalogue until the process ends, and dbt needs it next."""
-    if not _target().startswith("spark"):
-        return _fit_clv(dbt_vars)
-    import subprocess
-
-    code = "import sys; from customer_lifecycle.__main__ import _fit_clv; sys.exit(_fit_clv(sys.argv[1] or None))"
-    return subprocess.run([sys.executable, "-c", code, dbt_vars or ""], cwd=PROJECT_DIR).returncode
 
 
 def _fit_clv(dbt_vars: str | None) -> int:
@@ -191,10 +191,10 @@ def _fit_clv(dbt_vars: str | None) -> int:
     if _target().startswith("spark"):
         from .spark import spark_session
 
-        session = spark_session()
+        session = spark_session()  # dbt's, when a dbt step of this command came first
         read = lambda: warehouse.read_inputs_spark(session, relations)  # noqa: E731
         write = lambda fits: warehouse.write_fits_spark(session, schema, fits)  # noqa: E731
-        close = session.stop
+        close = lambda: None  # noqa: E731 - the session serves the dbt step that follows
     else:
         conn = _pg_connect()
         read = lambda: warehouse.read_inputs_postgres(conn, relations)  # noqa: E731
@@ -227,8 +227,7 @@ def cmd_fit_clv(args: argparse.Namespace) -> int:
         print("On DuckDB the customer-value models are fitted by `build` itself (the dbt Python model "
               "int_clv__model_fits): nothing to do.")
         return 0
-    # On Spark the fit runs in a process of its own, which frees the Derby catalogue for the rebuild.
-    if _fit_clv_step(args.vars) != 0:
+    if _fit_clv(args.vars) != 0:
         return 1
     if args.no_rebuild:
         print(f"Now rebuild the models that use the fit: dbt build --select {FIT_CONSUMERS}")
@@ -237,7 +236,7 @@ def cmd_fit_clv(args: argparse.Namespace) -> int:
     if args.vars:
         dbt_args += ["--vars", args.vars]
     try:
-        run_dbt(dbt_args, stream=True)
+        _dbt_step(dbt_args)
     except DbtFailed:
         print("\nThe rebuild failed: see dbt's messages above.", file=sys.stderr)
         return 1

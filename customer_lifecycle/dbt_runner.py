@@ -1,4 +1,5 @@
-"""Runs dbt for this project in a subprocess, with the project's profiles and no network calls."""
+"""Runs dbt for this project, with the project's profiles and no network calls: in a subprocess, or
+on Spark's session method in this process (runs_in_this_process)."""
 from __future__ import annotations
 
 import os
@@ -24,6 +25,32 @@ class DbtFailed(RuntimeError):
             return signal.Signals(-self.returncode).name
         except ValueError:
             return f"signal {-self.returncode}"
+
+
+def runs_in_this_process() -> bool:
+    """True on the `spark` target (dbt-spark's session method, Spark inside dbt's process). There the
+    CLI runs dbt in its own process (dbtRunner), so that one SparkSession, and the JVM under it, serves
+    every dbt step of a command and the customer-value fit between them: a JVM takes about ten seconds
+    to start, and the Derby table catalogue admits one process at a time."""
+    return os.environ.get("LIFECYCLE_TARGET", "duckdb") == "spark"
+
+
+def run_dbt_here(args: list[str]):
+    """Run `dbt <args>` in this process from the project directory, its output printed as it comes;
+    the invocation's result (for `parse`, the manifest). Raises DbtFailed."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    here = os.getcwd()
+    os.chdir(PROJECT_DIR)  # as for a subprocess: the profile's relative paths are the project's
+    try:
+        done = dbtRunner().invoke([*args, "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR)])
+    finally:
+        os.chdir(here)
+    if not done.success:
+        raise DbtFailed(args, str(done.exception) if done.exception else "(output printed above)")
+    return done.result
 
 
 def dbt_executable() -> str:

@@ -164,7 +164,7 @@ def demo_builds(shared_builds, request):
 
 
 def demo_on_duckdb(work_dir: Path) -> Build:
-    return run_readme("make demo", engine="duckdb", work_dir=work_dir,
+    return run_readme("make demo", engine="duckdb", work_dir=work_dir, unit_tests=True,
                       env={"LIFECYCLE_DUCKDB_PATH": str(work_dir / "lifecycle.duckdb")})
 
 
@@ -181,7 +181,8 @@ def demo_on_postgres(work_dir: Path, server) -> Build:
              ("LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build@postgres", {})]
     output = ""
     for key, paths in steps:
-        done = run_readme(key, engine="postgres", work_dir=work_dir, env=env, paths=paths, server=server)
+        done = run_readme(key, engine="postgres", work_dir=work_dir, env=env, paths=paths, server=server,
+                          unit_tests=True)
         output += done.output
         if not done.ok:
             break

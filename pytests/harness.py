@@ -35,6 +35,10 @@ TINY = FIXTURES / "tiny"
 # are quarantined), so its builds raise the quarantine levels as a user with data known to be dirty
 # would (README, "Quarantine levels"); test_staging checks both levels at their defaults on it.
 DIRTY_DATA_VARS = {"quarantine_warn_percent": 100, "quarantine_error_percent": 100}
+# Unit tests check the SQL on their own given rows, not the data: each engine runs them once per
+# test run, in its demo build (the README's demo command), and every other build of the suite leaves
+# them out through dbt's own setting (--exclude-resource-type unit_test).
+WITHOUT_UNIT_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
 
 
 def pinned_vars(dbt_vars: dict | None) -> dict:
@@ -220,7 +224,7 @@ def build(
     if work_dir.exists():
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
-    env = {"LIFECYCLE_DATA_DIR": "", "LIFECYCLE_RAW_SCHEMA": "", "LIFECYCLE_TARGET": engine}
+    env = {"LIFECYCLE_DATA_DIR": "", "LIFECYCLE_RAW_SCHEMA": "", "LIFECYCLE_TARGET": engine, **WITHOUT_UNIT_TESTS}
     if engine in ("duckdb", "spark"):
         if engine == "duckdb":
             env["LIFECYCLE_DUCKDB_PATH"] = str(work_dir / "lifecycle.duckdb")
@@ -270,7 +274,7 @@ def build_again(
     """Run dbt again on the database of `previous` (an incremental run unless args say otherwise),
     on the raw data now in data_dir: on DuckDB read in place, on PostgreSQL reloaded into the same
     raw schema, as a warehouse's raw tables would be refreshed."""
-    env = dict(previous.env)
+    env = {**WITHOUT_UNIT_TESTS, **previous.env}
     close_spark_reader(previous.work_dir)
     if data_dir is not None:
         if previous.engine in ("duckdb", "spark"):
@@ -289,7 +293,7 @@ def cli_again(previous: Build, args: list[str], dbt_vars: dict | None = None) ->
     """`python -m customer_lifecycle <args>` on the database of `previous` (e.g. fit-clv)."""
     close_spark_reader(previous.work_dir)
     all_vars = pinned_vars(dbt_vars)
-    result = run_cli([*args, "--vars", json.dumps(all_vars)], previous.env, previous.work_dir)
+    result = run_cli([*args, "--vars", json.dumps(all_vars)], {**WITHOUT_UNIT_TESTS, **previous.env}, previous.work_dir)
     return Build(previous.engine, previous.work_dir, previous.env, result.stdout, result.returncode, previous.server)
 
 

@@ -14,7 +14,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from .harness import PROJECT_DIR, Build, close_spark_reader
+from .harness import PROJECT_DIR, WITHOUT_UNIT_TESTS, Build, close_spark_reader
 
 README = PROJECT_DIR / "README.md"
 
@@ -102,11 +102,13 @@ def export_env(key: str, values: dict[str, str]) -> dict[str, str]:
 
 
 def run_readme(key: str, *, engine: str, work_dir: Path, env: dict[str, str] | None = None,
-               paths: dict[str, str] | None = None, server=None, cwd: Path = PROJECT_DIR) -> Build:
+               paths: dict[str, str] | None = None, server=None, cwd: Path = PROJECT_DIR,
+               unit_tests: bool = False) -> Build:
     """Run a README command with bash in the project directory (cwd), as a user would: its text as
     written, the README's placeholder paths replaced by `paths`, dbt's target/ and logs/ in
     work_dir, and `env` (where the DuckDB file is, a block's exports) on top of an environment
-    without the project's own variables."""
+    without the project's own variables. unit_tests: run dbt's unit tests too (the demo builds;
+    harness.WITHOUT_UNIT_TESTS)."""
     close_spark_reader(work_dir)  # a Spark query helper on this warehouse holds its Derby catalogue
     text = readme_command(key)
     for placeholder, path in (paths or {}).items():
@@ -115,7 +117,7 @@ def run_readme(key: str, *, engine: str, work_dir: Path, env: dict[str, str] | N
     base = {k: v for k, v in os.environ.items() if not k.startswith("LIFECYCLE_")}
     run_env = {**base, "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(work_dir / "target"),
                "DBT_LOG_PATH": str(work_dir / "logs"), "LIFECYCLE_DATA_DIR": "", "LIFECYCLE_RAW_SCHEMA": "",
-               **(env or {})}
+               **({} if unit_tests else WITHOUT_UNIT_TESTS), **(env or {})}
     done = subprocess.run(["bash", "-c", text], cwd=cwd, env=run_env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     # What the command set in front of itself (VAR=value ...) is part of the build's environment.

@@ -28,7 +28,7 @@ def spark_demo(tmp_path_factory):
     """The README's Spark command on the bundled demo (seeds mode)."""
     require_spark()
     work_dir = tmp_path_factory.mktemp("spark-demo")
-    b = run_readme(SPARK_DEMO, engine="spark", work_dir=work_dir, env=spark_env(work_dir))
+    b = run_readme(SPARK_DEMO, engine="spark", work_dir=work_dir, env=spark_env(work_dir), unit_tests=True)
     assert b.ok, b.output[-6000:]
     return b
 
