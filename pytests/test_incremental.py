@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import random
+import re
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +30,8 @@ import pytest
 from customer_lifecycle.generator import generate
 from customer_lifecycle.loader import CSV_OPTIONS
 
-from .harness import BUILD_RECORD_DATA, Build, assert_same_tables, build, build_again, file_lock, model_names
+from .harness import (BUILD_RECORD_DATA, DIRTY_DATA_VARS, TINY, Build, assert_same_tables, build, build_again, file_lock,
+                      model_names)
 from .readme import run_readme
 
 CUT_A, CUT_B1, CUT_B2 = date(2026, 2, 28), date(2026, 4, 15), date(2026, 6, 30)
@@ -384,3 +386,28 @@ def test_every_setting_is_placed_for_incremental_runs():
     hashed, outside = placed["incremental_settings"], placed["settings_outside_incremental_hash"]
     assert not hashed & outside
     assert hashed | outside == declared
+
+
+def test_an_incremental_run_tests_the_rows_it_wrote(tmp_path):
+    """In a run that updates the touched persons only, the data tests of a model incremental by
+    person check the rows the run wrote (macro get_where_subquery); test_whole_tables checks the
+    whole table. The witness: a null stage planted in int_lifecycle__stage_checkpoints for one
+    person, then the same data built again, so that nobody is touched and the planted row stays.
+    The run's own not_null test passes over it; the whole-table test finds it. (Its own build: it
+    edits a table.)"""
+    first = build("duckdb", tmp_path / "w", data_dir=TINY, dbt_vars=DIRTY_DATA_VARS, args=NO_TESTS)
+    assert first.ok, first.output[-5000:]
+    model = "int_lifecycle__stage_checkpoints"
+    relation = first.relation(model)
+    with duckdb.connect(first.env["LIFECYCLE_DUCKDB_PATH"]) as con:
+        person = con.execute(f"select min(person_id) from {relation}").fetchone()[0]
+        assert person is not None  # the tiny fixture's customers with orders have checkpoints
+        con.execute(f"update {relation} set stage = null where person_id = ?", [person])
+    test = f"not_null_{model}_stage"
+    again = build_again(first, dbt_vars=DIRTY_DATA_VARS, args=["build", "--select", f"+{model}"])
+    assert again.ok and f"PASS {test}" in again.output, again.output[-5000:]
+    assert again.query("select count(*) from {{ int_changes__touched_units }}") == [(0,)]
+    assert again.query(f"select count(*) > 0 from {relation} where stage is null") == [(True,)]
+    whole = build_again(first, dbt_vars={**DIRTY_DATA_VARS, "test_whole_tables": True},
+                        args=["test", "--select", model])
+    assert not whole.ok and re.search(rf"FAIL \d+ {test}", whole.output), whole.output[-5000:]

@@ -35,6 +35,10 @@
             ~ ") must be whole percentages with 0 <= warn <= error <= 100") -%}
     {%- endif -%}
 
+    {%- if var('test_whole_tables') is not sameas true and var('test_whole_tables') is not sameas false -%}
+        {%- do problems.append("test_whole_tables must be true or false, got '" ~ var('test_whole_tables') ~ "'") -%}
+    {%- endif -%}
+
     {%- if var('as_of_date') and parse_setting_timestamp(var('as_of_date')) is none -%}
         {%- do problems.append("as_of_date must be a date 'YYYY-MM-DD', got '" ~ var('as_of_date') ~ "'") -%}
     {%- endif -%}

@@ -14,6 +14,26 @@
     (insert_overwrite). The result is the same table.
 -#}
 
+{#- The config of a model that is incremental by unit, in one place; a model declares
+    config(**incremental_by_unit('person_id')).
+    column: the model's unit column; unit: 'person' or 'anonymous_id'. The meta names both for
+    delete_touched_rows (its pre-hook) and for the data tests of the model (get_where_subquery).
+    mart=true for a public mart with an enforced contract: a table rebuilt each run on Spark (a
+    bucket column would break the contract), and on_schema_change append_new_columns, not fail
+    (the contract declares varchar where PostgreSQL's new rows are text, the same type). -#}
+{% macro incremental_by_unit(column, unit='person', mart=false) -%}
+    {%- set spark_mart = mart and target.type == 'spark' -%}
+    {%- set pre_hook -%}{% raw %}{{ delete_touched_rows() }}{% endraw %}{%- endset -%}
+    {{ return({
+        'materialized': 'table' if spark_mart else 'incremental',
+        'incremental_strategy': 'append' if mart else unit_incremental_strategy(),
+        'partition_by': none if mart else unit_partition_by(),
+        'on_schema_change': 'append_new_columns' if mart else 'fail',
+        'meta': {'unit_column': column, 'unit': unit},
+        'pre_hook': pre_hook,
+    }) }}
+{%- endmacro %}
+
 {#- The incremental strategy of the models that are incremental by unit. -#}
 {% macro unit_incremental_strategy() -%}
     {{ return('insert_overwrite' if target.type == 'spark' else 'append') }}
@@ -78,15 +98,25 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A model of the change detection (int_changes__*, int_as_of_date): ref() in a model, which
+    records what the model reads; in a data test, which does not ref them
+    (get_where_subquery), the relation dbt builds the model into, taken from the graph. -#}
+{% macro changes_relation(name) -%}
+    {%- if model.resource_type != 'test' -%}{{ return(ref(name)) }}{%- endif -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.name == name -%}
+        {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias)) }}
+    {%- endfor -%}
+{%- endmacro %}
+
 {#- 'changes' when the tables may be updated from the touched units alone, else 'full': no
     successful earlier build, other settings, an as_of_date moved backwards, or --full-refresh. -#}
 {% macro incremental_mode() -%}
     {%- if not execute or flags.FULL_REFRESH -%}{{ return('full') }}{%- endif -%}
-    {%- set applied = applied_digests_relation(ref('int_changes__unit_digests')) -%}
+    {%- set applied = applied_digests_relation(changes_relation('int_changes__unit_digests')) -%}
     {%- if not relation_exists(applied) -%}{{ return('full') }}{%- endif -%}
     {%- set check = run_query(
         'select max(applied.settings_hash), max(applied.as_of_date), max(current_day.as_of_date) from '
-        ~ applied ~ ' as applied cross join ' ~ ref('int_as_of_date') ~ ' as current_day') -%}
+        ~ applied ~ ' as applied cross join ' ~ changes_relation('int_as_of_date') ~ ' as current_day') -%}
     {%- set settings_hash, applied_as_of, current_as_of = check.rows[0] -%}
     {%- if settings_hash != incremental_settings_hash() or applied_as_of is none
         or (current_as_of is not none and current_as_of < applied_as_of) -%}
@@ -104,25 +134,32 @@
     {%- do ref('int_changes__unit_digests') -%}
     {%- do ref('int_changes__touched_units') -%}
     {%- do ref('int_as_of_date') -%}
-    {%- if is_incremental() and incremental_mode() == 'changes' -%}
-        {%- if target.type == 'spark' %}
-        where {{ unit_bucket(column) }} in ({{ touched_buckets_sql(unit) }})
-        {%- else %}
-        where {{ column }} in (
-            select unit_id from {{ ref('int_changes__touched_units') }} where unit_type = {{ sql_string(unit) }}
+    {%- if is_incremental() and incremental_mode() == 'changes' %}
+        where {{ touched_condition(column, unit) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The condition on a unit column that holds for the touched units: on Spark for every unit of a
+    touched bucket (the partitions a run overwrites). -#}
+{% macro touched_condition(column, unit='person') -%}
+    {%- if target.type == 'spark' -%}
+        {{ unit_bucket(column) }} in ({{ touched_buckets_sql(unit) }})
+    {%- else -%}
+        {{ column }} in (
+            select unit_id from {{ changes_relation('int_changes__touched_units') }} where unit_type = {{ sql_string(unit) }}
         )
-        {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
 {% macro touched_buckets_sql(unit) -%}
-    select distinct {{ unit_bucket('unit_id') }} from {{ ref('int_changes__touched_units') }} where unit_type = {{ sql_string(unit) }}
+    select distinct {{ unit_bucket('unit_id') }} from {{ changes_relation('int_changes__touched_units') }} where unit_type = {{ sql_string(unit) }}
 {%- endmacro %}
 
-{#- Pre-hook of an incremental model: remove the rows that this run inserts again. -#}
-{% macro delete_touched_rows(column, unit='person') -%}
+{#- Pre-hook of an incremental model (incremental_by_unit): remove the rows that this run inserts again. -#}
+{% macro delete_touched_rows() -%}
     {%- if not execute or not is_incremental() -%}{{ return('') }}{%- endif -%}
-    {{ return(adapter.dispatch('delete_touched_rows', 'customer_lifecycle')(column, unit)) }}
+    {%- set meta = config.get('meta') -%}
+    {{ return(adapter.dispatch('delete_touched_rows', 'customer_lifecycle')(meta['unit_column'], meta['unit'])) }}
 {%- endmacro %}
 
 {% macro default__delete_touched_rows(column, unit) -%}

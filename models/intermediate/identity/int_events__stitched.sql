@@ -1,10 +1,4 @@
-{{ config(
-    materialized="incremental",
-    incremental_strategy=unit_incremental_strategy(),
-    partition_by=unit_partition_by(),
-    on_schema_change="fail",
-    pre_hook="{{ delete_touched_rows('anonymous_id', 'anonymous_id') }}",
-) }}
+{{ config(**incremental_by_unit('anonymous_id', 'anonymous_id')) }}
 
 {#-
     Tracking events known as of as_of_date, each with the person it belongs to (docs block

@@ -1,10 +1,4 @@
-{{ config(
-    materialized="incremental",
-    incremental_strategy=unit_incremental_strategy(),
-    partition_by=unit_partition_by(),
-    on_schema_change="fail",
-    pre_hook="{{ delete_touched_rows('person_id') }}",
-) }}
+{{ config(**incremental_by_unit('person_id')) }}
 
 {#-
     One row per session (docs block `sessions`), with the channel and device of its first event.

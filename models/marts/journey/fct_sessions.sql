@@ -1,9 +1,4 @@
-{{ config(
-    materialized="table" if target.type == "spark" else "incremental",
-    incremental_strategy="append",
-    on_schema_change="append_new_columns",
-    pre_hook="{{ delete_touched_rows('person_id') }}",
-) }}
+{{ config(**incremental_by_unit('person_id', mart=true)) }}
 
 {#-
     Every session (docs block `sessions`) with its channel, device, event counts and whether it
