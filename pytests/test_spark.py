@@ -22,6 +22,8 @@ import pytest
 
 from .harness import (BUILD_RECORD_DATA, PROJECT_DIR, assert_same_tables, close_spark_reader, model_names,
                       require_spark, spark_env)
+
+WITHOUT_DATA_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test test"}  # dbt's own setting
 from .readme import run_readme
 from .test_incremental import (  # noqa: F401 - fixtures and tests collected here with engine spark
     INCREMENTAL_MODELS,
@@ -87,7 +89,10 @@ def runs(story, shared_builds, tmp_path_factory):
     warehouse; B1 compared with the DuckDB full refresh of B1 right away."""
     work_dir = tmp_path_factory.mktemp("spark-story")
     env = spark_env(work_dir)
-    a = run_readme(SPARK_FILES, engine="spark", work_dir=work_dir, env=env, paths={"/path/to/files": story.dirs["A"]})
+    # A sets up the state that B1 updates, and builds without data tests: every data test runs on
+    # Spark in the demo build (test_spark_demo.py) and in B1, the incremental run this story is about.
+    a = run_readme(SPARK_FILES, engine="spark", work_dir=work_dir, env={**env, **WITHOUT_DATA_TESTS},
+                   paths={"/path/to/files": story.dirs["A"]})
     assert a.ok, a.output[-5000:]
     steps = {"A": observe(a, story)}
     close_spark_reader(work_dir)  # the query helper holds the Derby catalogue
