@@ -7,7 +7,8 @@ import shutil
 import pytest
 import yaml
 
-from .harness import DEMO_SEEDS, DIRTY_DATA_VARS, FIXTURES, PROJECT_DIR, build, build_again, pinned_vars
+from .harness import (DEMO_SEEDS, DIRTY_DATA_VARS, FIXTURES, PROJECT_DIR, WITHOUT_UNIT_TESTS, build, build_again,
+                      pinned_vars)
 
 NO_TESTS = ["build", "--exclude-resource-type", "test", "unit_test"]
 
@@ -161,7 +162,7 @@ def test_the_summary_hint_works_outside_the_venv_and_a_held_file_is_one_line(tmp
     from .harness import run_cli
     db_path = tmp_path / "held.duckdb"
     env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DUCKDB_PATH": str(db_path), "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"),
-           "LIFECYCLE_RAW_SCHEMA": ""}
+           "LIFECYCLE_RAW_SCHEMA": "", **WITHOUT_UNIT_TESTS}
     first = run_cli(["build", "--vars", json.dumps(pinned_vars(DIRTY_DATA_VARS))], env, tmp_path)
     assert first.returncode == 0, first.stdout[-3000:]
     hint = next(line for line in first.stdout.splitlines() if "open it with:" in line).split("open it with:", 1)[1]

@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .harness import DIRTY_DATA_VARS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, build, model_names
+from .harness import (DIRTY_DATA_VARS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, WITHOUT_UNIT_TESTS, build,
+                      model_names)
 
 # Build A publishes the tiny fixture as of its last day (2025-03-07, README of the fixture);
 # build B is the same data as of an earlier day, so every stage-dependent mart would change.
@@ -86,7 +87,7 @@ def duckdb_record(path: Path) -> tuple[str, str]:
 def duck(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("publish-duckdb")
     env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DUCKDB_PATH": str(work_dir / "published.duckdb"),
-           "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"), "LIFECYCLE_RAW_SCHEMA": ""}
+           "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"), "LIFECYCLE_RAW_SCHEMA": "", **WITHOUT_UNIT_TESTS}
     code, output = run_to_end(cli(["build", "--vars", json.dumps(VARS_A)], env, work_dir))
     assert code == 0, output[-3000:]
     return work_dir, env, Path(env["LIFECYCLE_DUCKDB_PATH"])
