@@ -23,7 +23,7 @@ from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import load_into_postgres
 from customer_lifecycle.pgserver import PostgresServer, PostgresUnavailable, ThrowawayPostgres, stop_recorded_server
 
-from .spark_reader import SparkReader
+from .spark_reader import SparkReader, read_tables
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -120,11 +120,14 @@ class Build:
 
     def query(self, sql: str) -> list[tuple]:
         """Run SQL; `{{ model_name }}` placeholders become the model's relation."""
+        relations = {self.relation(name) for name in re.findall(r"\{\{\s*(\w+)\s*\}\}", sql)}
         sql = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: self.relation(m.group(1)), sql)
         if self.engine == "spark":
-            if self.work_dir not in _SPARK_READERS:
-                _SPARK_READERS[self.work_dir] = SparkReader(self.env)
-            rows = _SPARK_READERS[self.work_dir].query(sql)
+            rows = read_tables(sql, relations, Path(self.env["LIFECYCLE_SPARK_WAREHOUSE"]))
+            if rows is None:
+                if self.work_dir not in _SPARK_READERS:
+                    _SPARK_READERS[self.work_dir] = SparkReader(self.env)
+                rows = _SPARK_READERS[self.work_dir].query(sql)
         elif self.engine == "duckdb":
             con = duckdb.connect(self.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
             try:

@@ -14,6 +14,7 @@ Under CI (or LIFECYCLE_REQUIRE_SPARK=1) a missing Java, pyspark or dbt-spark is 
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,7 +24,6 @@ import pytest
 from .harness import (BUILD_RECORD_DATA, PROJECT_DIR, assert_same_tables, close_spark_reader, model_names,
                       require_spark, spark_env)
 
-WITHOUT_DATA_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test test"}  # dbt's own setting
 from .readme import run_readme
 from .test_incremental import (  # noqa: F401 - fixtures and tests collected here with engine spark
     INCREMENTAL_MODELS,
@@ -35,6 +35,7 @@ from .test_incremental import (  # noqa: F401 - fixtures and tests collected her
     test_replays_are_quarantined_and_change_nothing_else,
 )
 
+WITHOUT_DATA_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "test"}  # dbt's own setting
 SPARK_FILES = "LIFECYCLE_TARGET=spark LIFECYCLE_DATA_DIR=/path/to/files .venv/bin/python -m customer_lifecycle build"
 SPARK_TABLES = "LIFECYCLE_TARGET=spark LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build"
 
@@ -58,6 +59,31 @@ def same_as_duckdb(spark, duck, models: list[str]) -> None:
     assert_same_tables(spark, duck, models, decimal_rel_tol=lambda v: 1e-9 if _scale(v) > 2 else 0,
                        columns={"fct_build_record": BUILD_RECORD_DATA,
                                 **{model: ", ".join(names) for model, names in columns.items()}})
+
+
+def assert_ran_every(b, resource_type: str) -> None:
+    """The build ran and passed every enabled node of resource_type ('test', 'unit_test') of its
+    manifest on a model it built (the steps before and after the customer-value fit together); a
+    test of severity warn may warn (a degenerate fit on a small snapshot)."""
+    manifest = json.loads((b.work_dir / "target" / "manifest.json").read_text())
+    results = {}
+    for name in ("run_results_before_fit.json", "run_results.json"):
+        path = b.work_dir / "target" / name
+        if path.exists():
+            results |= {r["unique_id"]: r["status"] for r in json.loads(path.read_text())["results"]}
+    built = {uid for uid, status in results.items() if uid.startswith("model.") and status == "success"}
+    nodes = {uid for uid, node in {**manifest["nodes"], **manifest.get("unit_tests", {})}.items()
+             if node["resource_type"] == resource_type and node["config"].get("enabled", True)
+             and {n for n in node["depends_on"]["nodes"] if n.startswith("model.")} <= built}
+    assert len(built) > 60 and len(nodes) > 20, (len(built), len(nodes))
+    allowed = {uid: {"pass", "warn"} if nodes_config(manifest, uid).get("severity", "").lower() == "warn" else {"pass"}
+               for uid in nodes}
+    failed = sorted(uid for uid in nodes if results.get(uid) not in allowed[uid])
+    assert not failed, [(uid, results.get(uid)) for uid in failed[:10]]
+
+
+def nodes_config(manifest: dict, uid: str) -> dict:
+    return {**manifest["nodes"], **manifest.get("unit_tests", {})}[uid]["config"]
 
 
 def _scale(value: str) -> int:
@@ -90,15 +116,18 @@ def runs(story, shared_builds, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("spark-story")
     env = spark_env(work_dir)
     # A sets up the state that B1 updates, and builds without data tests: every data test runs on
-    # Spark in the demo build (test_spark_demo.py) and in B1, the incremental run this story is about.
+    # Spark in B1, the incremental run this story is about.
     a = run_readme(SPARK_FILES, engine="spark", work_dir=work_dir, env={**env, **WITHOUT_DATA_TESTS},
                    paths={"/path/to/files": story.dirs["A"]})
     assert a.ok, a.output[-5000:]
     steps = {"A": observe(a, story)}
-    close_spark_reader(work_dir)  # the query helper holds the Derby catalogue
+    close_spark_reader(work_dir)  # a Spark query helper, if one was needed, holds the Derby catalogue
     load_tables_into_spark(a.env, story.dirs["B1"])
     b1 = run_readme(SPARK_TABLES, engine="spark", work_dir=work_dir, env=env)
     assert b1.ok, b1.output[-5000:]
+    # Every data test of the project runs on Spark here, once per test run (the demo build leaves
+    # them out), narrowed to the rows B1 wrote where a model is incremental by person.
+    assert_ran_every(b1, "test")
     duck = full_refresh_on_duckdb(shared_builds, story, "B1")
     same_as_duckdb(b1, duck, model_names(duck, "marts") + INCREMENTAL_MODELS + ["stg_shop__quarantined_rows"])
     steps["B1"] = observe(b1, story)
