@@ -60,6 +60,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     except publish.WarehouseBusy as busy:
         print(busy, file=sys.stderr)
         return 1
+    except publish.DiskFull as full:
+        print(full, file=sys.stderr)
+        return 1
     if code == 0:
         print_summary(published)
     else:
@@ -87,6 +90,8 @@ def _build_steps(args: argparse.Namespace, env: dict[str, str]) -> int:
         except DbtFailed as err:
             if err.killed_by():
                 print(f"\nThe build was killed ({err.killed_by()}) before it finished.", file=sys.stderr)
+            elif publish.DISK_FULL in err.output and "LIFECYCLE_DUCKDB_PATH" in env:
+                raise publish.disk_full(Path(env["LIFECYCLE_DUCKDB_PATH"]), output=err.output) from None
             else:
                 print("\nThe build failed: see dbt's messages above.", file=sys.stderr)
             return 1

@@ -2,13 +2,21 @@
 on Spark's session method in this process (runs_in_this_process)."""
 from __future__ import annotations
 
+import collections
+import errno
+import itertools
 import os
+import re
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from .contract import PROJECT_DIR
+
+
+# How many of the last lines of a streamed dbt run are kept for the caller.
+STREAM_TAIL_LINES = 400
 
 
 class DbtFailed(RuntimeError):
@@ -53,6 +61,40 @@ def run_dbt_here(args: list[str]):
     return done.result
 
 
+# Lines that open a Python traceback in dbt's output (after dbt's time stamp, if any), the lines
+# that go on one, and the line that ends a logging error's report.
+_TRACEBACK_START = re.compile(r"^(\d\d:\d\d:\d\d\s+)?(Traceback \(most recent call last\):|--- Logging error ---)")
+_TRACEBACK_GOES_ON = re.compile(r"^(\s|$|Traceback |During handling |[\w.]+(Error|Exception|Exit)\b|Call stack:|Message: )")
+_DISK_FULL = os.strerror(errno.ENOSPC)
+
+
+def _without_disk_full_tracebacks(lines, tail: collections.deque):
+    """dbt's lines to show, each also kept in tail. A disk that fills up makes dbt print Python
+    tracebacks: its log file cannot be written (about 40 lines for every message) nor its artifacts.
+    A traceback whose error is a full disk is not shown (its error lines are kept in tail, so that
+    the caller names the cause in one line); any other is shown as it is."""
+    block: list[str] = []
+    for line in itertools.chain(lines, [None]):  # lazily: the lines are shown as they come
+        if block and (line is None or not _TRACEBACK_GOES_ON.match(line) or line.startswith("Arguments: ")):
+            if line is not None and line.startswith("Arguments: "):
+                block.append(line)
+                line = ""
+            if any(_DISK_FULL in b for b in block):
+                tail.extend(b for b in block if _DISK_FULL in b and b not in tail)
+            else:
+                tail.extend(block)
+                yield from block
+            block = []
+        if line is None:
+            break
+        if line and (block or _TRACEBACK_START.match(line)):
+            block.append(line)
+            continue
+        if line:
+            tail.append(line)
+            yield line
+
+
 def dbt_executable() -> str:
     beside_python = Path(sys.executable).parent / "dbt"
     return str(beside_python) if beside_python.exists() else "dbt"
@@ -79,11 +121,17 @@ def run_dbt(
         cmd += ["--target-path", str(Path(work_dir) / "target")]
         full_env["DBT_LOG_PATH"] = str(Path(work_dir) / "logs")
     if stream:
-        result = subprocess.run(cmd, cwd=PROJECT_DIR, env=full_env, text=True)
-        result.stdout = ""
+        # Printed as it comes; the last lines are kept for the caller (e.g. to name a full disk).
+        process = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=full_env, text=True, errors="replace",
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        tail: collections.deque[str] = collections.deque(maxlen=STREAM_TAIL_LINES)
+        for line in _without_disk_full_tracebacks(process.stdout, tail):
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        result = subprocess.CompletedProcess(cmd, process.wait(), stdout="".join(tail))
     else:
         result = subprocess.run(cmd, cwd=PROJECT_DIR, env=full_env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if check and result.returncode != 0:
-        raise DbtFailed(args, result.stdout or "(output streamed above)", result.returncode)
+        raise DbtFailed(args, result.stdout or "(no output)", result.returncode)
     return result

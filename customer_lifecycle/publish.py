@@ -7,6 +7,7 @@ file open keeps the file it opened (the old inode) until it reconnects.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -17,6 +18,51 @@ from pathlib import Path
 
 class WarehouseBusy(RuntimeError):
     """The published file cannot be copied now; the message says why and what to do."""
+
+
+class DiskFull(RuntimeError):
+    """The disk filled up during a build; the message is one line naming the path and the space."""
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def _used_by(path: Path) -> int:
+    """Bytes of the file, its write-ahead log and its spill folder (what a build writes)."""
+    total = 0
+    for file in (path, path.with_name(path.name + ".wal")):
+        total += file.stat().st_size if file.exists() else 0
+    spill = path.with_name(path.name + ".tmp")
+    if spill.is_dir():
+        total += sum(f.stat().st_size for f in spill.rglob("*") if f.is_file())
+    return total
+
+
+def disk_full(building: Path, needed: int | None = None, output: str = "") -> DiskFull:
+    """The one-line report of a full disk: the folder (where the failed write went, as DuckDB or
+    the OS named it in output, else building's), what the build needed (a copy: the published
+    file's size) or had written when it stopped, and what is free there."""
+    named = re.search(r'(?:file "([^"]+)"|' + DISK_FULL + r": '([^']+)')", output)
+    folder = Path(next(p for p in named.groups() if p)).parent if named else building.parent
+    what = (f"copying the published file needs {_size(needed)}" if needed is not None
+            else f"the build had written {_size(_used_by(building))} to {building.name} (file, log and spill) "
+                 "when it stopped")
+    free = shutil.disk_usage(folder).free if folder.exists() else 0
+    return DiskFull(f"No space left on device in {folder}: {what}, and {_size(free)} is free. "
+                    "The published file is unchanged; free some space and build again.")
+
+
+# How the operating system's ENOSPC reads in a message (DuckDB's and dbt's).
+DISK_FULL = os.strerror(errno.ENOSPC)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    return (isinstance(error, OSError) and error.errno == errno.ENOSPC) or DISK_FULL in str(error)
 
 
 def building_path(published: Path) -> Path:
@@ -85,6 +131,11 @@ def prepare(published: Path, *, fresh: bool) -> Path:
             wal = published.with_name(published.name + ".wal")
             if wal.exists():
                 shutil.copyfile(wal, building.with_name(building.name + ".wal"))
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            _remove(building)
+            raise disk_full(building, needed=_used_by(published)) from None
         finally:
             con.close()
     return building
@@ -95,13 +146,18 @@ def publish(building: Path, published: Path) -> None:
     it), flush it to disk, rename it over the published file."""
     import duckdb
 
-    con = duckdb.connect(str(building))
     try:
-        con.execute("checkpoint")
-    finally:
-        con.close()
-    with open(building, "rb") as handle:
-        os.fsync(handle.fileno())
+        con = duckdb.connect(str(building))
+        try:
+            con.execute("checkpoint")
+        finally:
+            con.close()
+        with open(building, "rb") as handle:
+            os.fsync(handle.fileno())
+    except (OSError, duckdb.Error) as exc:
+        if not is_disk_full(exc):
+            raise
+        raise disk_full(building) from None
     os.replace(building, published)
     directory = os.open(published.parent, os.O_RDONLY)
     try:

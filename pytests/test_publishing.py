@@ -4,6 +4,7 @@ build published them; a reader holding the published DuckDB file keeps reading i
 new one is published; fct_build_record agrees with the marts beside it."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -167,6 +168,52 @@ def test_duckdb_reader_keeps_its_build_while_a_new_one_is_published(duck):
     new = duckdb_record(published)
     assert new[0] != old[0] and new[1] == VARS_B["as_of_date"]
     assert not list(work_dir.glob("*.building*"))
+
+
+@contextlib.contextmanager
+def small_disk(where: Path, size: int):
+    """A disk of `size` bytes mounted at `where` (a tmpfs: needs root, which CI's machine has)."""
+    where.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot mount a small disk for this test: {mounted.stderr}")
+        pytest.skip(f"mounting a tmpfs needs root: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def test_duckdb_a_full_disk_is_one_line_naming_the_path_and_publishes_nothing(duck, tmp_path):
+    """On a disk with room for the published file and 256 KB more: the copy an incremental build
+    starts with does not fit, nor does a full refresh (which builds a new file of several MB), nor
+    dbt's own files when the project's target/ and logs/ are on that disk too (dbt then prints a
+    Python traceback for every log message it cannot write). Each stops with one line, the last,
+    that names the folder and the space (needed for the copy, written by the build), and no
+    traceback; the published file is as it was and no building file is left."""
+    work_dir, env, published = duck
+    size = published.stat().st_size
+    with small_disk(tmp_path / "disk", size + 256 * 1024) as disk:
+        on_disk = disk / published.name
+        shutil.copyfile(published, on_disk)
+        before = sha256(on_disk)
+        small_env = {**env, "LIFECYCLE_DUCKDB_PATH": str(on_disk)}
+        written = r"the build had written [\d.]+ (bytes|KB|MB) to .* when it stopped"
+        for extra, dbt_files, said in [([], work_dir, r"copying the published file needs (\d+\.\d) MB"),
+                                       (["--full-refresh"], work_dir, written),
+                                       (["--full-refresh"], disk, written)]:
+            code, output = run_to_end(cli(["build", *extra, "--vars", json.dumps(VARS_B)], small_env, dbt_files))
+            assert code == 1, output[-3000:]
+            assert "Traceback" not in output and "Logging error" not in output, output[-3000:]
+            # The command's last line (dbt's own errors, if it ran, come before it).
+            last = output.strip().splitlines()[-1]
+            assert last.startswith(f"No space left on device in {disk}: ") and re.search(said, last), output[-3000:]
+            if not extra:  # the copy needs the published file's size (MB to one decimal)
+                assert float(re.search(said, last).group(1)) == round(size / 2**20, 1)
+            assert sha256(on_disk) == before
+            assert not list(disk.glob("*.building*"))
 
 
 # PostgreSQL ------------------------------------------------------------------------------------

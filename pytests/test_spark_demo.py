@@ -7,17 +7,22 @@ fixture and bad settings (the incremental story is test_spark.py, run on the oth
   the incremental story's run B1 (test_spark.py): the same SQL on the same engine, on a run that also
   narrows them to the rows it wrote.
 - The quarantine of the tiny fixture is identical to DuckDB's, and bad settings stop the build
-  before any model.
+  before any model (two dbt invocations in one process, so one JVM).
 
 Under CI (or LIFECYCLE_REQUIRE_SPARK=1) a missing Java, pyspark or dbt-spark is a failure.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
-from .harness import FIXTURES, build, model_names, require_spark, spark_env
+from .harness import (FIXTURES, PROJECT_DIR, WITHOUT_UNIT_TESTS, Build, model_names, pinned_vars, require_spark,
+                      spark_env)
 from .readme import run_readme
 from .test_spark import WITHOUT_DATA_TESTS, assert_ran_every, same_as_duckdb
 
@@ -60,8 +65,50 @@ def test_the_demo_command_alone_fits_the_customer_value_models(spark_demo):
     assert predicted[0] > 0 and predicted[1] == predicted[0]
 
 
-def test_tiny_quarantine_is_identical(tmp_path, tiny_builds):
-    b = build("spark", tmp_path / "tiny-spark", data_dir=FIXTURES / "tiny", args=["run", "--select", "staging"])
+# Two dbt invocations on the tiny fixture in one process: dbt-spark's session method keeps its
+# SparkSession between invocations (as the CLI's build does between its steps), so one JVM serves
+# both. The bad settings come first: they stop dbt before any model.
+TWO_INVOCATIONS = """
+import json, sys
+from customer_lifecycle.dbt_runner import DbtFailed, run_dbt_here
+for name, args in json.loads(sys.argv[1]).items():
+    try:
+        run_dbt_here(args)
+        code = 0
+    except DbtFailed:
+        code = 1
+    print(f"\\n=== {name} exit {code}", flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_on_spark(tmp_path_factory) -> dict[str, Build]:
+    """{'bad': a build with two bad settings, 'tiny': the tiny fixture's staging}, on one warehouse."""
+    require_spark()
+    work_dir = tmp_path_factory.mktemp("tiny-spark")
+    env = {**spark_env(work_dir), "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"), "LIFECYCLE_RAW_SCHEMA": "",
+           "DBT_LOG_PATH": str(work_dir / "logs"), "DO_NOT_TRACK": "1", **WITHOUT_UNIT_TESTS}
+    invocations = {
+        "bad": ["build", "--target-path", str(work_dir / "bad-target"),
+                "--vars", json.dumps(pinned_vars({"loyalty_min_orders": 1, "reporting_currency": "usd"}))],
+        "tiny": ["run", "--select", "staging", "--target-path", str(work_dir / "target"),
+                 "--vars", json.dumps(pinned_vars(None))],
+    }
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LIFECYCLE_")}
+    done = subprocess.run([sys.executable, "-c", TWO_INVOCATIONS, json.dumps(invocations)], cwd=PROJECT_DIR,
+                          env={**base, **env}, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    parts = re.split(r"\n=== (\w+) exit (\d)\n", done.stdout)
+    assert done.returncode == 0 and len(parts) == 3 * len(invocations) + 1, done.stdout[-6000:]
+    builds = {}
+    for i, name in enumerate(invocations):
+        output, found, code = parts[3 * i], parts[3 * i + 1], int(parts[3 * i + 2])
+        assert found == name, done.stdout[-6000:]
+        builds[name] = Build("spark", work_dir, env, output, code)
+    return builds
+
+
+def test_tiny_quarantine_is_identical(tiny_on_spark, tiny_builds):
+    b = tiny_on_spark["tiny"]
     assert b.ok, b.output[-6000:]
     # quarantined_row_id is a fingerprint (an engine's own hash); the row itself and its reason are not.
     sql = "select source_table, row_key, quarantine_reason, raw_values from {{ stg_shop__quarantined_rows }}"
@@ -73,11 +120,9 @@ def test_tiny_quarantine_is_identical(tmp_path, tiny_builds):
         assert b.query(counts % f"stg_shop__{table}") == tiny_builds("duckdb").query(counts % f"stg_shop__{table}")
 
 
-def test_bad_settings_stop_the_build_before_any_model(tmp_path):
-    # Two bad settings in one build (a Spark session costs half a minute to start): the check
-    # before any model names both.
-    b = build("spark", tmp_path / "bad-spark", data_dir=FIXTURES / "tiny",
-              dbt_vars={"loyalty_min_orders": 1, "reporting_currency": "usd"})
+def test_bad_settings_stop_the_build_before_any_model(tiny_on_spark):
+    # Two bad settings in one build: the check before any model names both.
+    b = tiny_on_spark["bad"]
     assert not b.ok
     for needle in ("loyalty_min_orders must be at least 2", "reporting_currency must be a 3-letter"):
         assert needle in b.output, b.output[-3000:]

@@ -1,18 +1,24 @@
+{{ config(**incremental_by_unit('person_id', mart=true)) }}
+
 {#-
     Every entry of every declared funnel (docs blocks `funnels`, `funnel_entry`): for a
     session-scope funnel an entry is a session that reached step 1; for a person-scope funnel it is
     one attempt of a person (session_id then holds the attempt's id). When each step was reached,
     the channel and device of the session the entry started in, and whether it converted.
-    Scaling: a join of the entries with their entry session (grain: entries, not events).
+    Scaling: a join of the entries with their entry session (grain: entries, not events), both of
+    one person. Incremental by person (docs block `incremental_runs`); a full table on Spark, like
+    fct_sessions.
 -#}
 with
 
 entries as (
     select * from {{ ref('int_funnel__entries') }}
+    {{ touched_filter('person_id') }}
 ),
 
 sessions as (
     select * from {{ ref('int_sessions') }}
+    {{ touched_filter('person_id') }}
 ),
 
 steps as (
