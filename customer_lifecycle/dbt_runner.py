@@ -65,7 +65,8 @@ def run_dbt_here(args: list[str]):
 # that go on one, and the line that ends a logging error's report.
 _TRACEBACK_START = re.compile(r"^(\d\d:\d\d:\d\d\s+)?(Traceback \(most recent call last\):|--- Logging error ---)")
 _TRACEBACK_GOES_ON = re.compile(r"^(\s|$|Traceback |During handling |[\w.]+(Error|Exception|Exit)\b|Call stack:|Message: )")
-_DISK_FULL = os.strerror(errno.ENOSPC)
+# How the operating system's ENOSPC reads in a message (DuckDB's, dbt's, Python's).
+DISK_FULL = os.strerror(errno.ENOSPC)
 
 
 def _without_disk_full_tracebacks(lines, tail: collections.deque):
@@ -79,8 +80,8 @@ def _without_disk_full_tracebacks(lines, tail: collections.deque):
             if line is not None and line.startswith("Arguments: "):
                 block.append(line)
                 line = ""
-            if any(_DISK_FULL in b for b in block):
-                tail.extend(b for b in block if _DISK_FULL in b and b not in tail)
+            if any(DISK_FULL in b for b in block):
+                tail.extend(b for b in block if DISK_FULL in b and b not in tail)
             else:
                 tail.extend(block)
                 yield from block

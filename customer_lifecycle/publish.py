@@ -15,6 +15,8 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
+from .dbt_runner import DISK_FULL
+
 
 class WarehouseBusy(RuntimeError):
     """The published file cannot be copied now; the message says why and what to do."""
@@ -47,7 +49,8 @@ def disk_full(building: Path, needed: int | None = None, output: str = "") -> Di
     """The one-line report of a full disk: the folder (where the failed write went, as DuckDB or
     the OS named it in output, else building's), what the build needed (a copy: the published
     file's size) or had written when it stopped, and what is free there."""
-    named = re.search(r'(?:file "([^"]+)"|' + DISK_FULL + r": '([^']+)')", output)
+    full = re.escape(DISK_FULL)
+    named = re.search(r'file "([^"]+)"[^\n]*' + full + "|" + full + r": '([^']+)'", output)
     folder = Path(next(p for p in named.groups() if p)).parent if named else building.parent
     what = (f"copying the published file needs {_size(needed)}" if needed is not None
             else f"the build had written {_size(_used_by(building))} to {building.name} (file, log and spill) "
@@ -55,10 +58,6 @@ def disk_full(building: Path, needed: int | None = None, output: str = "") -> Di
     free = shutil.disk_usage(folder).free if folder.exists() else 0
     return DiskFull(f"No space left on device in {folder}: {what}, and {_size(free)} is free. "
                     "The published file is unchanged; free some space and build again.")
-
-
-# How the operating system's ENOSPC reads in a message (DuckDB's and dbt's).
-DISK_FULL = os.strerror(errno.ENOSPC)
 
 
 def is_disk_full(error: BaseException) -> bool:
