@@ -35,7 +35,9 @@ from .test_incremental import (  # noqa: F401 - fixtures and tests collected her
     test_replays_are_quarantined_and_change_nothing_else,
 )
 
-WITHOUT_DATA_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "test"}  # dbt's own setting
+# dbt's own setting: the demo leaves the data tests out (they run in B1); A leaves out both kinds.
+WITHOUT_DATA_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "test"}
+WITHOUT_ANY_TESTS = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test test"}
 SPARK_FILES = "LIFECYCLE_TARGET=spark LIFECYCLE_DATA_DIR=/path/to/files .venv/bin/python -m customer_lifecycle build"
 SPARK_TABLES = "LIFECYCLE_TARGET=spark LIFECYCLE_RAW_SCHEMA=raw .venv/bin/python -m customer_lifecycle build"
 
@@ -66,24 +68,21 @@ def assert_ran_every(b, resource_type: str) -> None:
     manifest on a model it built (the steps before and after the customer-value fit together); a
     test of severity warn may warn (a degenerate fit on a small snapshot)."""
     manifest = json.loads((b.work_dir / "target" / "manifest.json").read_text())
+    every_node = {**manifest["nodes"], **manifest.get("unit_tests", {})}
     results = {}
     for name in ("run_results_before_fit.json", "run_results.json"):
         path = b.work_dir / "target" / name
         if path.exists():
             results |= {r["unique_id"]: r["status"] for r in json.loads(path.read_text())["results"]}
     built = {uid for uid, status in results.items() if uid.startswith("model.") and status == "success"}
-    nodes = {uid for uid, node in {**manifest["nodes"], **manifest.get("unit_tests", {})}.items()
+    nodes = {uid for uid, node in every_node.items()
              if node["resource_type"] == resource_type and node["config"].get("enabled", True)
              and {n for n in node["depends_on"]["nodes"] if n.startswith("model.")} <= built}
     assert len(built) > 60 and len(nodes) > 20, (len(built), len(nodes))
-    allowed = {uid: {"pass", "warn"} if nodes_config(manifest, uid).get("severity", "").lower() == "warn" else {"pass"}
+    allowed = {uid: {"pass", "warn"} if every_node[uid]["config"].get("severity", "").lower() == "warn" else {"pass"}
                for uid in nodes}
     failed = sorted(uid for uid in nodes if results.get(uid) not in allowed[uid])
     assert not failed, [(uid, results.get(uid)) for uid in failed[:10]]
-
-
-def nodes_config(manifest: dict, uid: str) -> dict:
-    return {**manifest["nodes"], **manifest.get("unit_tests", {})}[uid]["config"]
 
 
 def _scale(value: str) -> int:
@@ -115,9 +114,9 @@ def runs(story, shared_builds, tmp_path_factory):
     warehouse; B1 compared with the DuckDB full refresh of B1 right away."""
     work_dir = tmp_path_factory.mktemp("spark-story")
     env = spark_env(work_dir)
-    # A sets up the state that B1 updates, and builds without data tests: every data test runs on
-    # Spark in B1, the incremental run this story is about.
-    a = run_readme(SPARK_FILES, engine="spark", work_dir=work_dir, env={**env, **WITHOUT_DATA_TESTS},
+    # A sets up the state that B1 updates, and builds without tests: every data test runs on Spark
+    # in B1, the incremental run this story is about, and the unit tests in the demo build.
+    a = run_readme(SPARK_FILES, engine="spark", work_dir=work_dir, env={**env, **WITHOUT_ANY_TESTS},
                    paths={"/path/to/files": story.dirs["A"]})
     assert a.ok, a.output[-5000:]
     steps = {"A": observe(a, story)}
