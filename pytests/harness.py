@@ -23,7 +23,7 @@ from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import load_into_postgres
 from customer_lifecycle.pgserver import PostgresServer, PostgresUnavailable, ThrowawayPostgres, stop_recorded_server
 
-from .spark_reader import SparkReader, read_tables
+from .spark_process import SparkProcess, read_tables
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -66,14 +66,25 @@ def spark_missing() -> str | None:
     return None
 
 
-# One query helper per Spark build (its work_dir), stopped before dbt runs on that build again.
-_SPARK_READERS: dict[Path, SparkReader] = {}
+# One Spark process per warehouse (spark_process.SparkProcess): the Spark builds of a test file run in
+# it, one after the other, and it answers the queries that need Spark.
+_SPARK_PROCESSES: dict[Path, SparkProcess] = {}
 
 
-def close_spark_reader(work_dir: Path) -> None:
-    reader = _SPARK_READERS.pop(Path(work_dir), None)
-    if reader is not None:
-        reader.close()
+def spark_process(env: dict[str, str]) -> SparkProcess:
+    """The Spark process of the warehouse env names, started when there is none."""
+    warehouse = Path(env["LIFECYCLE_SPARK_WAREHOUSE"])
+    if warehouse not in _SPARK_PROCESSES:
+        _SPARK_PROCESSES[warehouse] = SparkProcess(env)
+    return _SPARK_PROCESSES[warehouse]
+
+
+def close_spark_process(env: dict[str, str]) -> None:
+    """Stop the Spark process of env's warehouse, if one runs: before another process opens its
+    Derby catalogue, and when a test file is done with it (its JVM holds gigabytes)."""
+    process = _SPARK_PROCESSES.pop(Path(env.get("LIFECYCLE_SPARK_WAREHOUSE", "-")), None)
+    if process is not None:
+        process.close()
 
 
 def require_spark() -> None:
@@ -125,9 +136,7 @@ class Build:
         if self.engine == "spark":
             rows = read_tables(sql, relations, Path(self.env["LIFECYCLE_SPARK_WAREHOUSE"]))
             if rows is None:
-                if self.work_dir not in _SPARK_READERS:
-                    _SPARK_READERS[self.work_dir] = SparkReader(self.env)
-                rows = _SPARK_READERS[self.work_dir].query(sql)
+                rows = spark_process(self.env).query(sql)
         elif self.engine == "duckdb":
             con = duckdb.connect(self.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
             try:
@@ -221,7 +230,7 @@ def build(
     cli: run `python -m customer_lifecycle build` (the user's one command) instead of dbt.
     """
     work_dir = Path(work_dir)
-    close_spark_reader(work_dir)
+    close_spark_process(spark_env(work_dir))
     # Each build gets its own schemas on a shared server, so builds never overwrite each other.
     pg_schema = pg_schema or "b_" + re.sub(r"[^a-z0-9_]", "_", work_dir.name.lower())[:40]
     if work_dir.exists():
@@ -278,7 +287,7 @@ def build_again(
     on the raw data now in data_dir: on DuckDB read in place, on PostgreSQL reloaded into the same
     raw schema, as a warehouse's raw tables would be refreshed."""
     env = {**WITHOUT_UNIT_TESTS, **previous.env}
-    close_spark_reader(previous.work_dir)
+    close_spark_process(previous.env)
     if data_dir is not None:
         if previous.engine in ("duckdb", "spark"):
             env["LIFECYCLE_DATA_DIR"] = str(data_dir)
@@ -294,7 +303,7 @@ def build_again(
 
 def cli_again(previous: Build, args: list[str], dbt_vars: dict | None = None) -> Build:
     """`python -m customer_lifecycle <args>` on the database of `previous` (e.g. fit-clv)."""
-    close_spark_reader(previous.work_dir)
+    close_spark_process(previous.env)
     all_vars = pinned_vars(dbt_vars)
     result = run_cli([*args, "--vars", json.dumps(all_vars)], {**WITHOUT_UNIT_TESTS, **previous.env}, previous.work_dir)
     return Build(previous.engine, previous.work_dir, previous.env, result.stdout, result.returncode, previous.server)
@@ -314,7 +323,7 @@ def model_names(b: Build, folder: str) -> list[str]:
     )
 
 
-atexit.register(lambda: [close_spark_reader(work_dir) for work_dir in list(_SPARK_READERS)])
+atexit.register(lambda: [close_spark_process({"LIFECYCLE_SPARK_WAREHOUSE": str(w)}) for w in list(_SPARK_PROCESSES)])
 
 
 # ---------------------------------------------------------------------------------------------

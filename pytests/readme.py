@@ -14,7 +14,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from .harness import PROJECT_DIR, WITHOUT_UNIT_TESTS, Build, close_spark_reader
+from .harness import PROJECT_DIR, WITHOUT_UNIT_TESTS, Build, close_spark_process
+from .spark_process import SparkProcess
 
 README = PROJECT_DIR / "README.md"
 
@@ -101,15 +102,9 @@ def export_env(key: str, values: dict[str, str]) -> dict[str, str]:
     return {**assignments, **{k: v for k, v in values.items() if k in assignments}}
 
 
-def run_readme(key: str, *, engine: str, work_dir: Path, env: dict[str, str] | None = None,
-               paths: dict[str, str] | None = None, server=None, cwd: Path = PROJECT_DIR,
-               unit_tests: bool = False) -> Build:
-    """Run a README command with bash in the project directory (cwd), as a user would: its text as
-    written, the README's placeholder paths replaced by `paths`, dbt's target/ and logs/ in
-    work_dir, and `env` (where the DuckDB file is, a block's exports) on top of an environment
-    without the project's own variables. unit_tests: run dbt's unit tests too (the demo builds;
-    harness.WITHOUT_UNIT_TESTS)."""
-    close_spark_reader(work_dir)  # a Spark query helper on this warehouse holds its Derby catalogue
+def _command_and_env(key: str, work_dir: Path, env: dict[str, str] | None, paths: dict[str, str] | None,
+                     unit_tests: bool) -> tuple[str, dict[str, str]]:
+    """The command's text with the placeholder paths filled in, and the environment it runs in."""
     text = readme_command(key)
     for placeholder, path in (paths or {}).items():
         text = text.replace(placeholder, shlex.quote(str(path)))
@@ -118,11 +113,46 @@ def run_readme(key: str, *, engine: str, work_dir: Path, env: dict[str, str] | N
     run_env = {**base, "DO_NOT_TRACK": "1", "DBT_TARGET_PATH": str(work_dir / "target"),
                "DBT_LOG_PATH": str(work_dir / "logs"), "LIFECYCLE_DATA_DIR": "", "LIFECYCLE_RAW_SCHEMA": "",
                **({} if unit_tests else WITHOUT_UNIT_TESTS), **(env or {})}
+    return text, run_env
+
+
+def _assignments(words: list[str]) -> dict[str, str]:
+    """What a command sets in front of itself (VAR=value ...)."""
+    return dict(w.split("=", 1) for w in words[:next(i for i, w in enumerate(words) if "=" not in w)])
+
+
+def _build_env(text: str, run_env: dict[str, str], engine: str) -> dict[str, str]:
+    """The project's variables a command ran with: its environment and what it set itself."""
+    build_env = {k: v for k, v in {**run_env, **_assignments(shlex.split(text))}.items() if k.startswith("LIFECYCLE_")}
+    build_env.setdefault("LIFECYCLE_TARGET", engine)
+    return build_env
+
+
+def run_readme(key: str, *, engine: str, work_dir: Path, env: dict[str, str] | None = None,
+               paths: dict[str, str] | None = None, server=None, cwd: Path = PROJECT_DIR,
+               unit_tests: bool = False) -> Build:
+    """Run a README command with bash in the project directory (cwd), as a user would: its text as
+    written, the README's placeholder paths replaced by `paths`, dbt's target/ and logs/ in
+    work_dir, and `env` (where the DuckDB file is, a block's exports) on top of an environment
+    without the project's own variables. unit_tests: run dbt's unit tests too (the demo builds;
+    harness.WITHOUT_UNIT_TESTS)."""
+    close_spark_process(env or {})  # a Spark process on this warehouse holds its Derby catalogue
+    text, run_env = _command_and_env(key, work_dir, env, paths, unit_tests)
     done = subprocess.run(["bash", "-c", text], cwd=cwd, env=run_env, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    # What the command set in front of itself (VAR=value ...) is part of the build's environment.
+    return Build(engine, work_dir, _build_env(text, run_env, engine), done.stdout, done.returncode, server)
+
+
+def run_readme_in(spark: SparkProcess, key: str, *, work_dir: Path, env: dict[str, str] | None = None,
+                  paths: dict[str, str] | None = None, unit_tests: bool = False) -> Build:
+    """Run a README command of the CLI (`VAR=value ... .venv/bin/python -m customer_lifecycle ...`)
+    as run_readme does, with the same arguments and environment, but in the Spark process `spark`
+    (the CLI's main() called there), so that the Spark builds of a test file share one JVM."""
+    text, run_env = _command_and_env(key, work_dir, env, paths, unit_tests)
     words = shlex.split(text)
-    prefix = dict(w.split("=", 1) for w in words[:next(i for i, w in enumerate(words) if "=" not in w)])
-    build_env = {k: v for k, v in {**run_env, **prefix}.items() if k.startswith("LIFECYCLE_")}
-    build_env.setdefault("LIFECYCLE_TARGET", engine)
-    return Build(engine, work_dir, build_env, done.stdout, done.returncode, server)
+    assignments = _assignments(words)
+    command = words[len(assignments):]
+    assert command[:3] == [".venv/bin/python", "-m", "customer_lifecycle"], f"not a command of the CLI: {text}"
+    output = work_dir / "output.txt"
+    code = spark.run("cli", command[3:], {**run_env, **assignments}, output)
+    return Build("spark", work_dir, _build_env(text, run_env, "spark"), output.read_text(), code)

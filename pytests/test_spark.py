@@ -8,7 +8,8 @@ written:
   (`LIFECYCLE_RAW_SCHEMA=raw`), overwriting the partitions (buckets of persons) that hold the
   touched persons. B1's marts, quarantine and incremental tables equal the DuckDB full refresh of
   the same snapshot (a shared build of test_incremental.py): incremental equals full, and Spark
-  equals DuckDB, in one comparison.
+  equals DuckDB, in one comparison. A, the load of B1's tables and B1 run in one Spark process
+  (spark_process.SparkProcess), so one JVM serves them.
 
 Under CI (or LIFECYCLE_REQUIRE_SPARK=1) a missing Java, pyspark or dbt-spark is a failure.
 """
@@ -16,15 +17,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from .harness import (BUILD_RECORD_DATA, PROJECT_DIR, assert_same_tables, close_spark_reader, model_names,
-                      require_spark, spark_env)
-
-from .readme import run_readme
+from .harness import (BUILD_RECORD_DATA, assert_same_tables, close_spark_process, model_names, require_spark,
+                      spark_env, spark_process)
+from .readme import run_readme_in
 from .test_incremental import (  # noqa: F401 - fixtures and tests collected here with engine spark
     INCREMENTAL_MODELS,
     full_refresh_on_duckdb,
@@ -89,40 +87,24 @@ def _scale(value: str) -> int:
     return len(value.split(".")[1]) if "." in value else 0
 
 
-def load_tables_into_spark(env: dict[str, str], data_dir) -> None:
-    """The snapshot's CSV files as Parquet tables in the Spark database raw, as a Spark user's
-    loader would hold them (one process: the Derby catalogue admits one at a time)."""
-    code = """
-import sys
-from pathlib import Path
-from customer_lifecycle.spark import spark_session
-spark = spark_session()
-spark.sql("create database if not exists raw")
-for path in sorted(Path(sys.argv[1]).glob("*.csv")):
-    spark.read.csv(str(path), header=True, inferSchema=False, quote='"', escape='"', multiLine=True) \\
-        .write.mode("overwrite").format("parquet").saveAsTable(f"raw.{path.stem}")
-spark.stop()
-"""
-    done = subprocess.run([sys.executable, "-c", code, str(data_dir)], cwd=PROJECT_DIR, env={**os.environ, **env},
-                          text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert done.returncode == 0, done.stdout[-3000:]
-
-
 @pytest.fixture(scope="module")
 def runs(story, shared_builds, tmp_path_factory):
     """A from files, then B1 incrementally from tables, each by the README's Spark command on one
-    warehouse; B1 compared with the DuckDB full refresh of B1 right away."""
+    warehouse, in one Spark process (one JVM: A, the load of B1's tables and B1); B1 compared with
+    the DuckDB full refresh of B1 right away."""
     work_dir = tmp_path_factory.mktemp("spark-story")
     env = spark_env(work_dir)
+    spark = spark_process(env)
     # A sets up the state that B1 updates, and builds without tests: every data test runs on Spark
     # in B1, the incremental run this story is about, and the unit tests in the demo build.
-    a = run_readme(SPARK_FILES, engine="spark", work_dir=work_dir, env={**env, **WITHOUT_ANY_TESTS},
-                   paths={"/path/to/files": story.dirs["A"]})
+    a = run_readme_in(spark, SPARK_FILES, work_dir=work_dir, env={**env, **WITHOUT_ANY_TESTS},
+                      paths={"/path/to/files": story.dirs["A"]})
     assert a.ok, a.output[-5000:]
     steps = {"A": observe(a, story)}
-    close_spark_reader(work_dir)  # a Spark query helper, if one was needed, holds the Derby catalogue
-    load_tables_into_spark(a.env, story.dirs["B1"])
-    b1 = run_readme(SPARK_TABLES, engine="spark", work_dir=work_dir, env=env)
+    # B1's CSV files as Parquet tables in the Spark database raw, as a Spark user's loader would hold them.
+    loaded = spark.run("load_csv", str(story.dirs["B1"]), {**os.environ, **env}, work_dir / "load.txt")
+    assert loaded == 0, (work_dir / "load.txt").read_text()[-3000:]
+    b1 = run_readme_in(spark, SPARK_TABLES, work_dir=work_dir, env=env)
     assert b1.ok, b1.output[-5000:]
     # Every data test of the project runs on Spark here, once per test run (the demo build leaves
     # them out), narrowed to the rows B1 wrote where a model is incremental by person.
@@ -130,6 +112,7 @@ def runs(story, shared_builds, tmp_path_factory):
     duck = full_refresh_on_duckdb(shared_builds, story, "B1")
     same_as_duckdb(b1, duck, model_names(duck, "marts") + INCREMENTAL_MODELS + ["stg_shop__quarantined_rows"])
     steps["B1"] = observe(b1, story)
+    close_spark_process(env)
     return steps
 
 

@@ -7,7 +7,10 @@ fixture and bad settings (the incremental story is test_spark.py, run on the oth
   the incremental story's run B1 (test_spark.py): the same SQL on the same engine, on a run that also
   narrows them to the rows it wrote.
 - The quarantine of the tiny fixture is identical to DuckDB's, and bad settings stop the build
-  before any model (two dbt invocations in one process, so one JVM).
+  before any model.
+
+The three builds run one after the other in one Spark process (spark_process.SparkProcess), so one
+JVM serves them: a new JVM would compile Spark's planner again.
 
 Under CI (or LIFECYCLE_REQUIRE_SPARK=1) a missing Java, pyspark or dbt-spark is a failure.
 """
@@ -16,27 +19,34 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
-from .harness import (FIXTURES, PROJECT_DIR, WITHOUT_UNIT_TESTS, Build, model_names, pinned_vars, require_spark,
-                      spark_env)
-from .readme import run_readme
+from .harness import (FIXTURES, WITHOUT_UNIT_TESTS, Build, close_spark_process, model_names, pinned_vars,
+                      require_spark, spark_env, spark_process)
+from .readme import run_readme_in
 from .test_spark import WITHOUT_DATA_TESTS, assert_ran_every, same_as_duckdb
 
 SPARK_DEMO = "LIFECYCLE_TARGET=spark .venv/bin/python -m customer_lifecycle build"
 
 
 @pytest.fixture(scope="module")
-def spark_demo(tmp_path_factory):
-    """The README's Spark command on the bundled demo (seeds mode), with unit tests and without data
-    tests (dbt's own setting; they run in test_spark.py's B1)."""
+def spark(tmp_path_factory):
+    """One Spark process (one JVM) for this file's builds, on one warehouse: the demo in the
+    project's schema, the tiny fixture in schema tiny. Returns (process, work_dir)."""
     require_spark()
     work_dir = tmp_path_factory.mktemp("spark-demo")
-    b = run_readme(SPARK_DEMO, engine="spark", work_dir=work_dir, env={**spark_env(work_dir), **WITHOUT_DATA_TESTS},
-                   unit_tests=True)
+    yield spark_process(spark_env(work_dir)), work_dir
+    close_spark_process(spark_env(work_dir))
+
+
+@pytest.fixture(scope="module")
+def spark_demo(spark):
+    """The README's Spark command on the bundled demo (seeds mode), with unit tests and without data
+    tests (dbt's own setting; they run in test_spark.py's B1)."""
+    process, work_dir = spark
+    b = run_readme_in(process, SPARK_DEMO, work_dir=work_dir, env={**spark_env(work_dir), **WITHOUT_DATA_TESTS},
+                      unit_tests=True)
     assert b.ok, b.output[-6000:]
     return b
 
@@ -65,45 +75,24 @@ def test_the_demo_command_alone_fits_the_customer_value_models(spark_demo):
     assert predicted[0] > 0 and predicted[1] == predicted[0]
 
 
-# Two dbt invocations on the tiny fixture in one process: dbt-spark's session method keeps its
-# SparkSession between invocations (as the CLI's build does between its steps), so one JVM serves
-# both. The bad settings come first: they stop dbt before any model.
-TWO_INVOCATIONS = """
-import json, sys
-from customer_lifecycle.dbt_runner import DbtFailed, run_dbt_here
-for name, args in json.loads(sys.argv[1]).items():
-    try:
-        run_dbt_here(args)
-        code = 0
-    except DbtFailed:
-        code = 1
-    print(f"\\n=== {name} exit {code}", flush=True)
-"""
-
-
 @pytest.fixture(scope="module")
-def tiny_on_spark(tmp_path_factory) -> dict[str, Build]:
-    """{'bad': a build with two bad settings, 'tiny': the tiny fixture's staging}, on one warehouse."""
-    require_spark()
-    work_dir = tmp_path_factory.mktemp("tiny-spark")
-    env = {**spark_env(work_dir), "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"), "LIFECYCLE_RAW_SCHEMA": "",
-           "DBT_LOG_PATH": str(work_dir / "logs"), "DO_NOT_TRACK": "1", **WITHOUT_UNIT_TESTS}
-    invocations = {
-        "bad": ["build", "--target-path", str(work_dir / "bad-target"),
-                "--vars", json.dumps(pinned_vars({"loyalty_min_orders": 1, "reporting_currency": "usd"}))],
-        "tiny": ["run", "--select", "staging", "--target-path", str(work_dir / "target"),
-                 "--vars", json.dumps(pinned_vars(None))],
-    }
+def tiny_on_spark(spark) -> dict[str, Build]:
+    """{'bad': a build with two bad settings, 'tiny': the tiny fixture's staging}: dbt invocations in
+    the file's Spark process, in schema tiny of its warehouse."""
+    process, work_dir = spark
     base = {k: v for k, v in os.environ.items() if not k.startswith("LIFECYCLE_")}
-    done = subprocess.run([sys.executable, "-c", TWO_INVOCATIONS, json.dumps(invocations)], cwd=PROJECT_DIR,
-                          env={**base, **env}, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    parts = re.split(r"\n=== (\w+) exit (\d)\n", done.stdout)
-    assert done.returncode == 0 and len(parts) == 3 * len(invocations) + 1, done.stdout[-6000:]
     builds = {}
-    for i, name in enumerate(invocations):
-        output, found, code = parts[3 * i], parts[3 * i + 1], int(parts[3 * i + 2])
-        assert found == name, done.stdout[-6000:]
-        builds[name] = Build("spark", work_dir, env, output, code)
+    for name, args, dbt_vars in (
+            ("bad", ["build"], {"loyalty_min_orders": 1, "reporting_currency": "usd"}),
+            ("tiny", ["run", "--select", "staging"], None)):
+        build_dir = work_dir / name
+        build_dir.mkdir()
+        env = {**spark_env(work_dir), "LIFECYCLE_DATA_DIR": str(FIXTURES / "tiny"), "LIFECYCLE_RAW_SCHEMA": "",
+               "LIFECYCLE_SPARK_SCHEMA": "tiny", **WITHOUT_UNIT_TESTS}
+        step_env = {**base, **env, "DBT_LOG_PATH": str(build_dir / "logs"), "DO_NOT_TRACK": "1"}
+        code = process.run("dbt", [*args, "--target-path", str(build_dir / "target"),
+                                   "--vars", json.dumps(pinned_vars(dbt_vars))], step_env, build_dir / "output.txt")
+        builds[name] = Build("spark", build_dir, env, (build_dir / "output.txt").read_text(), code)
     return builds
 
 
