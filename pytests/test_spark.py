@@ -1,7 +1,7 @@
 """The project on Spark (dbt-spark, session method, local pyspark): the incremental story. Spark's
 builds are in two files (this one and test_spark_demo.py), each run on one worker while the other
-engines' tests run beside them. Each story build is one of the README's Spark commands, run as
-written:
+engines' tests run beside them. Each story build is one of the README's Spark commands, with its
+arguments and environment as written (readme.run_readme_in):
 
 - The incremental story (test_incremental.py's snapshots and checks, engine spark): A from files
   (`LIFECYCLE_DATA_DIR`), then B1 incrementally from tables in the Spark database raw
