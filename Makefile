@@ -56,7 +56,7 @@ test-quick: setup
 	LIFECYCLE_ENGINES=duckdb $(PYTEST)
 
 lint: setup
-	$(VENV)/bin/sqlfluff lint models macros tests
+	$(VENV)/bin/sqlfluff lint models macros tests --processes 0
 
 # The warehouse file (warehouse/lifecycle.duckdb) is data, not build output: clean keeps it.
 clean:

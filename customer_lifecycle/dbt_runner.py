@@ -96,7 +96,12 @@ def _without_disk_full_tracebacks(lines, tail: collections.deque):
             yield line
 
 
-def dbt_executable() -> str:
+def dbt_executable(env: dict[str, str] | None = None) -> str:
+    """LIFECYCLE_DBT when it is set (another dbt, or a wrapper around one), else the dbt beside this
+    Python, else the dbt on PATH."""
+    chosen = (env if env is not None else os.environ).get("LIFECYCLE_DBT", "")
+    if chosen:
+        return chosen
     beside_python = Path(sys.executable).parent / "dbt"
     return str(beside_python) if beside_python.exists() else "dbt"
 
@@ -117,7 +122,7 @@ def run_dbt(
     """
     full_env = {**os.environ, "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     full_env.update(env or {})
-    cmd = [dbt_executable(), *args, "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR)]
+    cmd = [dbt_executable(full_env), *args, "--profiles-dir", str(PROJECT_DIR), "--project-dir", str(PROJECT_DIR)]
     if work_dir is not None:
         cmd += ["--target-path", str(Path(work_dir) / "target")]
         full_env["DBT_LOG_PATH"] = str(Path(work_dir) / "logs")

@@ -10,25 +10,26 @@ import pytest
 from customer_lifecycle.pgserver import PostgresUnavailable
 
 from .harness import (DEMO_SEEDS, DIRTY_DATA_VARS, PROJECT_DIR, TINY, Build, SharedBuilds, build, postgres_required,
-                      shared_postgres, stop_shared_postgres)
+                      shared_postgres, start_dbt_forkserver, stop_shared_postgres)
 from .readme import PG_EXPORT, export_env, run_readme
 
 
 # The longest test files first (Spark's builds, the incremental runs, sqlfluff), so that on two
 # workers (`make test`, one file per worker at a time) they run beside the others, not after them.
 # `make test` passes --no-loadscope-reorder: xdist would otherwise put the files with most tests first.
-LONGEST_FIRST = ("test_spark.py", "test_spark_demo.py", "test_incremental.py", "test_publishing.py", "test_lint.py",
-                 "test_properties.py")
+LONGEST_FIRST = ("test_spark.py", "test_spark_demo.py", "test_incremental.py", "test_bad_input.py", "test_publishing.py",
+                 "test_lint.py", "test_properties.py")
 
 
 # `make test-quick` (LIFECYCLE_ENGINES=duckdb): DuckDB only, for the edit-and-run loop. Tests of
 # another engine or of the browser are deselected, and so are the longest DuckDB files (the
 # incremental story, kill -9 publishing, the property tests, the generator's large presets and
-# its generated bad rows): `make test` runs them, and under CI every engine is required.
+# its generated bad rows) and the style check (sqlfluff; `make lint` runs it alone): `make test`
+# runs them, and under CI every engine is required.
 QUICK = os.environ.get("LIFECYCLE_ENGINES") == "duckdb"
 NOT_QUICK_FILES = ("test_spark.py", "test_spark_demo.py", "test_dashboard.py", "test_incremental.py",
                    "test_publishing.py", "test_properties.py", "test_generator_xlarge.py",
-                   "test_quarantine_generated.py")
+                   "test_quarantine_generated.py", "test_lint.py")
 
 
 def uses_another_engine(item) -> bool:
@@ -96,6 +97,8 @@ def pytest_configure(config):
         config.lifecycle_shared_dir = Path(config.workerinput["lifecycle_shared_dir"])
     else:
         config.lifecycle_shared_dir = Path(tempfile.mkdtemp(prefix="lifecycle-tests-"))
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        start_dbt_forkserver()  # in each process that runs tests
 
 
 @pytest.hookimpl(optionalhook=True)

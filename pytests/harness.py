@@ -23,6 +23,7 @@ from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import load_into_postgres
 from customer_lifecycle.pgserver import PostgresServer, PostgresUnavailable, ThrowawayPostgres, stop_recorded_server
 
+from .dbt_forkserver import ForkServer
 from .spark_process import SparkProcess, read_tables
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -77,6 +78,19 @@ def spark_process(env: dict[str, str]) -> SparkProcess:
     if warehouse not in _SPARK_PROCESSES:
         _SPARK_PROCESSES[warehouse] = SparkProcess(env)
     return _SPARK_PROCESSES[warehouse]
+
+
+def start_dbt_forkserver() -> None:
+    """Send this process's dbt commands, and those of the processes it starts, to a dbt fork server
+    (pytests/dbt_forkserver.py) of its own: LIFECYCLE_DBT names the server's caller. Until the
+    server is ready, and where LIFECYCLE_DBT is set already, dbt runs as usual."""
+    if os.environ.get("LIFECYCLE_DBT"):
+        return
+    import tempfile
+
+    server = ForkServer(Path(tempfile.mkdtemp(prefix="dbt-fork-")))  # a short path: a socket's is limited
+    atexit.register(server.close)
+    os.environ["LIFECYCLE_DBT"] = str(server.client)
 
 
 def close_spark_process(env: dict[str, str]) -> None:

@@ -12,9 +12,11 @@ def test_sqlfluff_lint_is_clean(demo_builds):
     demo = demo_builds("duckdb")  # the dbt templater compiles against a built database
     sqlfluff = Path(sys.executable).parent / "sqlfluff"
     env = {**os.environ, **demo.env, "DO_NOT_TRACK": "1"}
-    # One process per core (sqlfluff's --processes); the JSON report lists every file it read.
+    # One process per core of this test's share (sqlfluff's --processes): the cores over the suite's
+    # workers, each of which runs a test file beside this one. The JSON report lists every file read.
+    share = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
     result = subprocess.run([str(sqlfluff), "lint", "models", "tests", "--disable-progress-bar", "--nocolor",
-                             "--processes", str(os.cpu_count() or 1), "--format", "json"],
+                             "--processes", str(share), "--format", "json"],
                             cwd=PROJECT_DIR, env=env, text=True, capture_output=True)
     report = json.loads(result.stdout)
     violations = [(f["filepath"], v) for f in report for v in f["violations"]]

@@ -37,7 +37,9 @@ def cli(args: list[str], env: dict[str, str], work_dir: Path, project: Path = PR
         output=subprocess.PIPE) -> subprocess.Popen:
     """`python -m customer_lifecycle <args>` of `project`, in its own process group, output piped
     (read it as it comes, or dbt blocks on a full pipe) or into the file object `output`."""
-    full_env = {**os.environ, **env, "DO_NOT_TRACK": "1", "PYTHONPATH": str(project),
+    # LIFECYCLE_DBT empty: dbt itself, not the suite's dbt fork server, is the process under the command
+    # that a kill here must reach.
+    full_env = {**os.environ, **env, "DO_NOT_TRACK": "1", "PYTHONPATH": str(project), "LIFECYCLE_DBT": "",
                 "DBT_TARGET_PATH": str(work_dir / "target"), "DBT_LOG_PATH": str(work_dir / "logs")}
     return subprocess.Popen([sys.executable, "-m", "customer_lifecycle", *args], cwd=project, env=full_env, text=True,
                             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
