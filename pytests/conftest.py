@@ -14,7 +14,7 @@ from .harness import (DEMO_SEEDS, DIRTY_DATA_VARS, PROJECT_DIR, TINY, Build, Sha
 from .readme import PG_EXPORT, export_env, run_readme
 
 
-# The longest test files first (Spark's builds, the incremental runs, sqlfluff), so that on two
+# The longest test files first (Spark's builds, the incremental runs, bad input, sqlfluff), so that on two
 # workers (`make test`, one file per worker at a time) they run beside the others, not after them.
 # `make test` passes --no-loadscope-reorder: xdist would otherwise put the files with most tests first.
 LONGEST_FIRST = ("test_spark.py", "test_spark_demo.py", "test_incremental.py", "test_bad_input.py", "test_publishing.py",
