@@ -135,7 +135,7 @@ def cmd_load_files(args: argparse.Namespace) -> int:
         password=os.environ.get("LIFECYCLE_PG_PASSWORD", ""),
         dbname=os.environ.get("LIFECYCLE_PG_DATABASE", "lifecycle"),
     )
-    loaded = load_into_postgres(Path(args.data_dir), conn, args.schema, prefix=args.prefix)
+    loaded = load_into_postgres(Path(args.data_dir), conn, args.schema, prefix=args.prefix, append=args.append)
     for table, rows in loaded.items():
         print(f"  {args.schema}.{table}: {rows} rows")
     print(f"Now build with LIFECYCLE_TARGET=postgres LIFECYCLE_RAW_SCHEMA={args.schema}")
@@ -302,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("data_dir")
     p.add_argument("--schema", default="raw")
     p.add_argument("--prefix", default="", help="file names are <prefix><table>, e.g. raw_ for seeds/demo")
+    p.add_argument("--append", action="store_true",
+                   help="add the files' rows to the tables as a new load (a later _loaded_at) instead of replacing them")
     p.set_defaults(func=cmd_load_files)
     p = sub.add_parser("fit-clv", help="refit the customer-value models of a PostgreSQL or Spark build (no dbt Python models there)")
     p.add_argument("--vars", help="the dbt vars of the build, as YAML (the same as for `build`)")

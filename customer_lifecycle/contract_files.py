@@ -19,6 +19,8 @@ HEADER = ("# Generated from the raw data contract (models/staging/shop/_shop__so
           "# `python -m customer_lifecycle contract`: edit the contract, then run it again.\n")
 QUARANTINED = {"config": {"where": "quarantine_reason is not null"}}
 TEXT_TYPE = "{{ 'string' if target.type == 'spark' else 'varchar' }}"
+# What became of a raw row (macro checked_raw_table, docs block `raw_loads`).
+ROW_STATUSES = ("staged", "superseded", "deleted", "quarantined")
 
 
 def base_model(table: dict) -> dict:
@@ -39,18 +41,21 @@ def base_model(table: dict) -> dict:
                         "description": f"The exchange rate of the referenced {parent} row, carried from stg_shop__{parent}."})
     columns += [
         {"name": "row_hash", "description": '{{ doc("row_hash") }}'},
+        {"name": "load_id", "description": '{{ doc("load_id") }}'},
         {"name": "raw_row_id", "description": '{{ doc("raw_row_id") }}',
          "data_tests": ["unique", {"not_null": QUARANTINED}]},
         {"name": "row_key", "description": '{{ doc("row_key") }}'},
         {"name": "raw_values", "description": '{{ doc("raw_values") }}',
          "data_tests": [{"not_null": QUARANTINED}], "tags": ["pii"]},
+        {"name": "row_status", "description": '{{ doc("row_status") }}',
+         "data_tests": ["not_null", {"accepted_values": {"arguments": {"values": list(ROW_STATUSES)}}}]},
         {"name": "quarantine_reason", "description": '{{ doc("quarantine_reason") }}',
          "data_tests": [{"accepted_values": {"arguments": {"values": list(contract.REASON_CODES)}}}]},
     ]
     return {
         "name": f"base_shop__{name}",
         "description": (f"Every raw {name} row, typed and checked: one row per raw row (grain: raw_row_id for "
-                        "quarantined rows, the key for staged ones), staged when quarantine_reason is null. "
+                        "quarantined rows, the key for staged ones), staged when row_status is 'staged'. "
                         'See {{ doc("shop_staging") }}'),
         "columns": columns,
         # A quarantine that swallows the table warns or fails (quarantine_warn_percent, _error_percent).

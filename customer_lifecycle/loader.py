@@ -50,10 +50,13 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def load_into_postgres(data_dir: Path, conn, schema: str, prefix: str = "") -> dict[str, int]:
+def load_into_postgres(data_dir: Path, conn, schema: str, prefix: str = "", append: bool = False) -> dict[str, int]:
     """Copy every contract table found in data_dir into schema (replacing it). Returns rows per table.
 
-    prefix: file names are <prefix><table> (e.g. 'raw_' for the demo seeds in seeds/demo)."""
+    prefix: file names are <prefix><table> (e.g. 'raw_' for the demo seeds in seeds/demo).
+    append: add the rows to the tables already there as one new load (their own _loaded_at, the
+    time of this load; docs block `raw_loads`) instead of replacing the tables. A table not there
+    yet is created."""
     loaded: dict[str, int] = {}
     with conn.cursor() as cur:
         cur.execute(f'create schema if not exists "{schema}"')
@@ -63,12 +66,15 @@ def load_into_postgres(data_dir: Path, conn, schema: str, prefix: str = "") -> d
                 continue
             relation = read_as_text(path)
             columns = relation.columns
-            cur.execute(f'drop table if exists "{schema}"."{table}"')
+            if not append:
+                cur.execute(f'drop table if exists "{schema}"."{table}"')
             # Lower case, as unquoted names would be; quoted, so that any header is a name, not SQL.
             quoted = [quote_identifier(c.lower()) for c in columns]
             names = ", ".join(quoted)
-            cur.execute(f'create table "{schema}"."{table}" ({", ".join(f"{q} text" for q in quoted)}, '
+            cur.execute(f'create table if not exists "{schema}"."{table}" ({", ".join(f"{q} text" for q in quoted)}, '
                         f'{LOADED_AT_COLUMN} timestamptz not null default now())')
+            # One load, one time: now() is the time the transaction started, so a table's rows share
+            # it; a later load's transaction starts later.
             frame = relation.df()
             buffer = io.StringIO()
             frame.to_csv(buffer, index=False, header=False, na_rep="\\N")

@@ -296,10 +296,12 @@ def build_again(
     args: list[str] | None = None,
     dbt_vars: dict | None = None,
     file_prefix: str = "",
+    append: bool = False,
 ) -> Build:
     """Run dbt again on the database of `previous` (an incremental run unless args say otherwise),
     on the raw data now in data_dir: on DuckDB read in place, on PostgreSQL reloaded into the same
-    raw schema, as a warehouse's raw tables would be refreshed."""
+    raw schema, as a warehouse's raw tables would be refreshed (append: added to them as a new
+    load, `load-files --append`)."""
     env = {**WITHOUT_UNIT_TESTS, **previous.env}
     close_spark_process(previous.env)
     if data_dir is not None:
@@ -307,7 +309,7 @@ def build_again(
             env["LIFECYCLE_DATA_DIR"] = str(data_dir)
         else:
             conn = previous.server.connect()
-            load_into_postgres(Path(data_dir), conn, env["LIFECYCLE_RAW_SCHEMA"], prefix=file_prefix)
+            load_into_postgres(Path(data_dir), conn, env["LIFECYCLE_RAW_SCHEMA"], prefix=file_prefix, append=append)
             conn.close()
     all_vars = pinned_vars(dbt_vars)
     dbt_args = list(args or ["build"]) + ["--vars", json.dumps(all_vars)]

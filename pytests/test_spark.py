@@ -3,6 +3,8 @@ builds are in two files (this one and test_spark_demo.py), each run on one worke
 engines' tests run beside them. Each story build is one of the README's Spark commands, with its
 arguments and environment as written (readme.run_readme_in):
 
+- Loads (test_loads.py's two loads of the tiny fixture's orders, from files): the later load wins,
+  and the ledger counts every row, as on DuckDB and PostgreSQL.
 - The incremental story (test_incremental.py's snapshots and checks, engine spark): A from files
   (`LIFECYCLE_DATA_DIR`), then B1 incrementally from tables in the Spark database raw
   (`LIFECYCLE_RAW_SCHEMA=raw`), overwriting the partitions (buckets of persons) that hold the
@@ -20,9 +22,10 @@ import os
 
 import pytest
 
-from .harness import (BUILD_RECORD_DATA, assert_same_tables, close_spark_process, model_names, require_spark,
-                      spark_env, spark_process)
+from .harness import (BUILD_RECORD_DATA, DIRTY_DATA_VARS, Build, assert_same_tables, close_spark_process, model_names,
+                      pinned_vars, require_spark, spark_env, spark_process)
 from .readme import run_readme_in
+from .test_loads import assert_the_later_load_won, two_loads
 from .test_incremental import (  # noqa: F401 - fixtures and tests collected here with engine spark
     INCREMENTAL_MODELS,
     full_refresh_on_duckdb,
@@ -120,3 +123,23 @@ def test_each_increment_equals_a_full_refresh(runs):
     # The comparison with DuckDB's full refresh of B1 runs inside the fixture. Here: the step
     # recomputed the touched persons' buckets, not everyone from scratch.
     assert 0 < len(runs["B1"]["touched"]) < runs["B1"]["persons"]
+
+
+def test_the_later_load_wins_on_spark(tmp_path):
+    """The rows' loads on Spark come from input_file_name() and the file listing: the same
+    decisions and ledger as on DuckDB (test_loads.py), with the reconciliation test in the build."""
+    require_spark()
+    data, _ = two_loads(tmp_path)
+    work_dir = tmp_path / "work"
+    work_dir.mkdir()
+    env = {**spark_env(work_dir), "LIFECYCLE_DATA_DIR": str(data), "LIFECYCLE_RAW_SCHEMA": "",
+           "DBT_TARGET_PATH": str(work_dir / "target"), "DBT_LOG_PATH": str(work_dir / "logs")}
+    output = work_dir / "output.txt"
+    code = spark_process(env).run("dbt", ["build", "--select", "+assert_raw_rows_are_staged_or_quarantined",
+                                          "--vars", json.dumps(pinned_vars(DIRTY_DATA_VARS))], {**os.environ, **env}, output)
+    b = Build("spark", work_dir, env, output.read_text(), code)
+    try:
+        assert b.ok, b.output[-5000:]
+        assert_the_later_load_won(b)
+    finally:
+        close_spark_process(env)

@@ -82,7 +82,7 @@
     {%- endif -%}
 
     {#- Where raw tables are read in warehouse mode: plain identifiers. -#}
-    {%- for name in ['raw_schema', 'raw_database', 'reader_role', 'raw_loaded_at_column'] if var(name) and not is_plain_identifier(var(name)) -%}
+    {%- for name in ['raw_schema', 'raw_database', 'reader_role', 'raw_loaded_at_column', 'raw_deleted_column'] if var(name) and not is_plain_identifier(var(name)) -%}
         {%- do problems.append(name ~ " must be a plain identifier (letters, digits, _), got '" ~ var(name) ~ "'") -%}
     {%- endfor -%}
     {%- set table_names = var('raw_table_names', {}) -%}

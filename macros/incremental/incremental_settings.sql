@@ -23,7 +23,7 @@
         'raw_data_dir', 'raw_schema', 'raw_database', 'max_valid_at', 'min_valid_at', 'max_money_amount', 'as_of_date',
         'cart_abandonment_window_days', 'cart_recovery_window_days', 'attribution_window_days',
         'acquisition_value_window_days', 'product_tier_order', 'clv_time_unit', 'clv_horizon_days',
-        'clv_annual_discount_rate', 'pii_hash_key', 'reader_role', 'raw_loaded_at_column',
+        'clv_annual_discount_rate', 'pii_hash_key', 'reader_role', 'raw_loaded_at_column', 'raw_deleted_column',
         'quarantine_warn_percent', 'quarantine_error_percent', 'test_whole_tables',
     ]) }}
 {%- endmacro %}

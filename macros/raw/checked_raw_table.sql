@@ -6,11 +6,19 @@
     quarantine_reason null (the row is staged) or set to the first check it fails, in this order:
       missing_key, missing_value, unparseable_timestamp, unparseable_number, future_timestamp,
       negative_amount, out_of_range, unknown_code            (each row on its own)
-      duplicate_row, conflicting_key                          (rows sharing a key)
+      duplicate_row, conflicting_key                          (rows sharing a key and a load)
       orphan_reference                                        (against the staged parent)
       missing_exchange_rate                                   (orders in a currency with no rate)
     Cleaning before the checks: text is trimmed and blank means null; code columns are lower
     case, columns listed in `upper` upper case; timestamps become UTC.
+
+    Which row of a key wins (docs block `raw_loads`): among the rows that pass the row checks, those
+    of the key's latest load (for files the order of raw_file_load_order; for a warehouse table or
+    a seed, load_id itself). One distinct row there is
+    staged (its other copies in that load are duplicate_row); several distinct rows are all
+    conflicting_key; a row marked deleted (var raw_deleted_column) there deletes the key. The key's
+    rows of earlier loads are superseded. row_status says which: staged, superseded, deleted or
+    quarantined (with quarantine_reason); the ledger stg_shop__loads counts them per load.
 
     The table's meta.currency says where its money's currency comes from: {column, at} adds
     exchange_rate (reporting currency per unit, 1 for the reporting currency) from the latest rate
@@ -31,6 +39,7 @@
 {#- raw_row_id identifies each quarantined raw row: a hash of its values and, for identical copies,
     which copy. -#}
 {%- set spec = raw_spec(table) -%}
+{%- set located = locate_raw_table(table) -%}
 {%- set types = spec['columns'] -%}
 {%- set columns = types.keys() | list -%}
 {%- set key = spec['key'] -%}
@@ -66,7 +75,7 @@
 with
 
 source as (
-    select * from {{ raw_relation(table) }} as raw_rows
+    select * from {{ raw_relation(table, located) }} as raw_rows
 ),
 
 cleaned as (
@@ -82,8 +91,10 @@ cleaned as (
         {%- endif %}
         {%- endfor %}
         {%- for column in columns %}
-        {{ column }} as raw_{{ column }}{{ ',' if not loop.last }}
+        {{ column }} as raw_{{ column }},
         {%- endfor %}
+        load_id,
+        deleted_mark
     from source
 ),
 
@@ -105,8 +116,10 @@ parsed as (
         {%- endif %}
         {%- endfor %}
         {%- for column in columns %}
-        raw_{{ column }}{{ ',' if not loop.last }}
+        raw_{{ column }},
         {%- endfor %}
+        load_id,
+        coalesce(lower(trim(deleted_mark)) in ('true', 't', '1', 'yes'), false) as is_deleted
     from cleaned
 ),
 
@@ -116,6 +129,8 @@ row_checks as (
         case
             when {% for column in key %}text_{{ column }} is null{{ ' or ' if not loop.last }}{% endfor %}
                 then 'missing_key'
+            {#- A deletion needs its key only. #}
+            when is_deleted then null
             {%- for column in spec.get('not_null', []) %}
             when text_{{ column }} is null then 'missing_value'
             {%- endfor %}
@@ -160,40 +175,73 @@ row_checks as (
 ),
 
 {#- Keys that more than one row passing the row checks shares: the only rows that need a sort. -#}
+{%- set same_key = [] %}
+{%- for column in key %}{% do same_key.append('repeated_keys.' ~ column ~ ' = row_checks.' ~ column) %}{% endfor %}
 repeated_keys as (
-    select
-        {{ key | join(', ') }},
-        min(row_hash) as min_row_hash,
-        max(row_hash) as max_row_hash
+    select {{ key | join(', ') }}
     from row_checks
     where row_issue is null
     group by {{ key | join(', ') }}
     having count(*) > 1
 ),
 
+{#- Their rows, with load_recency 1 for the rows of the key's latest load. Only these rows need
+    the order of their loads. #}
+{%- set load_order = located.get('load_order') if located else none %}
+repeated_rows as (
+    select
+        row_checks.*,
+        rank() over (
+            partition by {% for column in key %}row_checks.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+            order by {{ 'loads.load_order' if load_order else 'row_checks.load_id' }} desc, row_checks.load_id desc
+        ) as load_recency
+    from row_checks
+    inner join repeated_keys
+        on {{ same_key | join(' and ') }}
+    {%- if load_order %}
+    left join {{ load_order }} as loads
+        on row_checks.load_id = loads.load_id
+    {%- endif %}
+    where row_checks.row_issue is null
+),
+
+latest_versions as (
+    select
+        {{ key | join(', ') }},
+        min(row_hash) as min_row_hash,
+        max(row_hash) as max_row_hash,
+        max(case when is_deleted then 1 else 0 end) = 1 as deletes_key
+    from repeated_rows
+    where load_recency = 1
+    group by {{ key | join(', ') }}
+),
+
 key_checks as (
     select
         row_checks.*,
+        1 as load_recency,
+        row_checks.is_deleted as key_deleted,
         row_checks.row_issue as row_or_key_issue
     from row_checks
     left join repeated_keys
-        on {% for column in key %}repeated_keys.{{ column }} = row_checks.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
-    where row_checks.row_issue is not null or repeated_keys.min_row_hash is null
+        on {{ same_key | join(' and ') }}
+    where row_checks.row_issue is not null or repeated_keys.{{ key[0] }} is null
     union all
     select
-        row_checks.*,
+        repeated_rows.*,
+        latest_versions.deletes_key as key_deleted,
         case
-            when repeated_keys.min_row_hash <> repeated_keys.max_row_hash then 'conflicting_key'
+            when repeated_rows.load_recency > 1 or latest_versions.deletes_key then null
+            when latest_versions.min_row_hash <> latest_versions.max_row_hash then 'conflicting_key'
             when row_number() over (
-                partition by {% for column in key %}row_checks.{{ column }}{{ ', ' if not loop.last }}{% endfor %}
+                partition by {% for column in key %}repeated_rows.{{ column }}, {% endfor %}repeated_rows.load_recency
                 order by {{ dbt.concat(raw_values_parts(columns, spec.get('pii', []))) }}
             ) > 1
                 then 'duplicate_row'
         end as row_or_key_issue
-    from row_checks
-    inner join repeated_keys
-        on {% for column in key %}repeated_keys.{{ column }} = row_checks.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
-    where row_checks.row_issue is null
+    from repeated_rows
+    inner join latest_versions
+        on {% for column in key %}latest_versions.{{ column }} = repeated_rows.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
 ),
 
 {%- if convert_currency %}
@@ -216,6 +264,7 @@ checked as (
         {%- endif %}
         case
             when key_checks.row_or_key_issue is not null then key_checks.row_or_key_issue
+            when key_checks.load_recency > 1 or key_checks.key_deleted then null
             {%- for reference in references %}
             when key_checks.{{ reference['column'] }} is not null
                 and {{ reference['alias'] }}.{{ reference['parent_key'] }} is null
@@ -245,7 +294,8 @@ checked as (
 ),
 
 {#- The typed columns every row keeps, staged or quarantined. #}
-{%- set output_columns = columns + carried_columns + (['exchange_rate'] if convert_currency else []) + ['row_hash'] %}
+{%- set output_columns = columns + carried_columns + (['exchange_rate'] if convert_currency else [])
+    + ['row_hash', 'load_id'] %}
 
 final as (
     select
@@ -255,6 +305,11 @@ final as (
         cast(null as {{ dbt.type_string() }}) as raw_row_id,
         cast(null as {{ dbt.type_string() }}) as row_key,
         cast(null as {{ dbt.type_string() }}) as raw_values,
+        cast(case
+            when load_recency > 1 then 'superseded'
+            when key_deleted then 'deleted'
+            else 'staged'
+        end as {{ dbt.type_string() }}) as row_status,
         quarantine_reason
     from checked
     where quarantine_reason is null
@@ -266,11 +321,12 @@ final as (
         {{ dbt.hash(dbt.concat(['raw_values', "'|'", 'cast(copy_number as ' ~ dbt.type_string() ~ ')'])) }} as raw_row_id,
         row_key,
         raw_values,
+        cast('quarantined' as {{ dbt.type_string() }}) as row_status,
         quarantine_reason
     from (
         select
             *,
-            row_number() over (partition by raw_values order by quarantine_reason) as copy_number
+            row_number() over (partition by raw_values order by quarantine_reason, load_id) as copy_number
         from (
             select
                 *,

@@ -5,9 +5,16 @@
                            <raw_database>.<raw_schema>.<table, or its name in vars.raw_table_names>
       neither           -> seeds: the bundled demo seeds raw_<table>
     raw_relation(table) returns a subquery with exactly the contract's columns, all as text, so
-    that staging parses and checks every value the same way whatever the source. An optional
-    table that is absent becomes an empty relation with those columns; an absent required table
-    or column stops the build with a message that names it.
+    that staging parses and checks every value the same way whatever the source, and two more:
+    deleted_mark, the text of the soft-delete column (var raw_deleted_column) where the table has
+    it, else null; and load_id, the load that delivered the row (docs block `raw_loads`):
+      files      each file (each part of a table's directory) is a load, named by its path; loads
+                 arrive in order of modification time, then path (located['load_order'])
+      warehouse  the value of the load-marker column (var raw_loaded_at_column) is the load, in its
+                 own order; a table without that column is one load, and the build warns
+      seeds      each seed is one load, named by its checksum
+    An optional table that is absent becomes an empty relation with those columns; an absent
+    required table or column stops the build with a message that names it.
 -#}
 
 {% macro raw_mode() -%}
@@ -38,15 +45,29 @@
         {%- set seed = graph.nodes.get('seed.' ~ project_name ~ '.raw_' ~ table) -%}
         {%- set found = adapter.get_relation(database=seed.database, schema=seed.schema, identifier=seed.alias)
             if seed else none -%}
-        {{ return({'from': found, 'where': 'seed raw_' ~ table} if found else none) }}
+        {%- set load = sql_string('seed raw_' ~ table ~ ' ' ~ seed.checksum.name ~ ':' ~ seed.checksum.checksum[:16]) -%}
+        {{ return({'from': found, 'where': 'seed raw_' ~ table, 'load_id': load} if found else none) }}
     {%- elif mode == 'warehouse' -%}
         {%- set declared = source('shop', table) -%}
         {%- set found = adapter.get_relation(database=declared.database, schema=declared.schema,
             identifier=declared.identifier) -%}
-        {{ return({'from': found, 'where': 'table ' ~ declared} if found else none) }}
+        {{ return(warehouse_raw_table(table, found, declared) if found else none) }}
     {%- else -%}
         {{ return(locate_raw_file(table)) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A warehouse table's loads: the values of its load-marker column, or the whole table as one
+    load when it has no such column (the build warns, naming the table). -#}
+{% macro warehouse_raw_table(table, found, declared) -%}
+    {%- set marker = var('raw_loaded_at_column') -%}
+    {%- if marker and marker | lower in raw_columns_present(found) -%}
+        {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': 'cast(' ~ marker ~ ' as ' ~ dbt.type_string() ~ ')'}) }}
+    {%- endif -%}
+    {%- do exceptions.warn("Raw table " ~ declared ~ " has no load-marker column " ~ (marker or '(none set)')
+        ~ " (var raw_loaded_at_column): all its rows count as one load.") -%}
+    {%- set load = sql_string('table ' ~ declared) -%}
+    {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': load}) }}
 {%- endmacro %}
 
 {% macro locate_raw_file(table) -%}
@@ -66,7 +87,8 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set path, fmt = found[0] -%}
-    {{ return({'from': raw_file_scan(table, path, fmt), 'where': 'file ' ~ path}) }}
+    {{ return({'from': raw_file_scan(table, path, fmt), 'where': 'file ' ~ path, 'load_id': 'lifecycle_file',
+        'load_order': raw_file_load_order(path)}) }}
 {%- endmacro %}
 
 {#- The (path, format) candidates that match at least one file. -#}
@@ -117,23 +139,58 @@
     {{ return(adapter.dispatch('raw_file_scan', 'customer_lifecycle')(table, path, fmt)) }}
 {%- endmacro %}
 
+{#- Every row of a raw file carries its file's path, lifecycle_file: its load. -#}
 {% macro default__raw_file_scan(table, path, fmt) -%}
-    {%- set literal = sql_string(path) -%}
     {%- if fmt == 'csv' -%}
         {#- The dialect is fixed (RFC 4180: comma, double quotes, header line, no comment lines) so that
             a malformed file fails, naming the file, instead of being read some other way. -#}
-        {{ return("read_csv(" ~ literal ~ ", " ~ raw_csv_options() ~ ")") }}
+        {{ return("read_csv(" ~ sql_string(path) ~ ", " ~ raw_csv_options() ~ ", filename = 'lifecycle_file')") }}
     {%- else -%}
-        {{ return("read_parquet(" ~ literal ~ ")") }}
+        {{ return("read_parquet(" ~ sql_string(path) ~ ", filename = 'lifecycle_file')") }}
     {%- endif -%}
 {%- endmacro %}
 
+{#- Spark: a temporary view over the file with each row's file, input_file_name(), as
+    lifecycle_file (without the file: scheme, as the listing spark__present_raw_files reads). -#}
 {% macro spark__raw_file_scan(table, path, fmt) -%}
     {%- set view = 'raw_file__' ~ table -%}
+    {%- do spark_raw_file_view(view ~ '__rows', path, fmt) -%}
+    {%- set load_view -%}
+        create or replace temporary view {{ view }} as
+        select *, regexp_replace(input_file_name(), '^file:(//)?', '') as lifecycle_file from {{ view }}__rows
+    {%- endset -%}
+    {%- do run_query(load_view) -%}
+    {{ return(view) }}
+{%- endmacro %}
+
+{#- The order of a raw file's loads, as a relation (load_id: the path; load_order: '<modified,
+    UTC>|<path>') from the file listing; it reads names, sizes and times only. -#}
+{% macro raw_file_load_order(path) -%}
+    {{ return(adapter.dispatch('raw_file_load_order', 'customer_lifecycle')(path)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_load_order(path) -%}
+    {%- set modified = "strftime(timezone('UTC', last_modified), '%Y-%m-%d %H:%M:%S.%f')" -%}
+    {{ return("(select filename as load_id, " ~ modified ~ " || '|' || filename as load_order from read_blob("
+        ~ sql_string(path) ~ "))") }}
+{%- endmacro %}
+
+{% macro spark__raw_file_load_order(path) -%}
+    {%- set file = "regexp_replace(path, '^file:(//)?', '')" -%}
+    {%- set modified = "date_format(to_utc_timestamp(modificationTime, current_timezone()), 'yyyy-MM-dd HH:mm:ss.SSSSSS')" -%}
+    {{ return("(select " ~ file ~ " as load_id, " ~ modified ~ " || '|' || " ~ file ~ " as load_order from raw_file_listing)") }}
+{%- endmacro %}
+
+{#- Spark: a temporary view of the rows of a file or glob, as they are written, with the raw files'
+    fixed dialect (CSV in FAILFAST mode, every column text); also the seeds' loader
+    (spark__load_csv_rows). -#}
+{% macro spark_raw_file_view(view, path, fmt) -%}
     {%- set options = "header 'true', quote '\"', escape '\"', mode 'FAILFAST', multiLine 'true', inferSchema 'false'"
         if fmt == 'csv' else "mergeSchema 'false'" -%}
-    {%- do run_query("create or replace temporary view " ~ view ~ " using " ~ fmt ~ " options (path "
-        ~ sql_string(path) ~ ", " ~ options ~ ")") -%}
+    {%- set file_view -%}
+        create or replace temporary view {{ view }} using {{ fmt }} options (path {{ sql_string(path) }}, {{ options }})
+    {%- endset -%}
+    {%- do run_query(file_view) -%}
     {{ return(view) }}
 {%- endmacro %}
 
@@ -143,10 +200,10 @@
     {{ return(locate_raw_table(table) is not none) }}
 {%- endmacro %}
 
-{% macro raw_relation(table) -%}
+{% macro raw_relation(table, located=none) -%}
     {%- set spec = raw_spec(table) -%}
     {%- set columns = spec['columns'].keys() | list -%}
-    {%- set located = locate_raw_table(table) -%}
+    {%- set located = located or locate_raw_table(table) -%}
     {%- if not execute -%}
         (select 1 as placeholder)
     {%- elif located is none -%}
@@ -155,8 +212,10 @@
         {%- endif -%}
         (select
             {%- for column in columns %}
-            cast(null as {{ dbt.type_string() }}) as {{ column }}{{ ',' if not loop.last }}
+            cast(null as {{ dbt.type_string() }}) as {{ column }},
             {%- endfor %}
+            cast(null as {{ dbt.type_string() }}) as load_id,
+            cast(null as {{ dbt.type_string() }}) as deleted_mark
         where 1 = 0)
     {%- else -%}
         {%- set present = raw_columns_present(located['from']) -%}
@@ -169,8 +228,15 @@
         {%- endif -%}
         (select
             {%- for column in columns %}
-            cast({{ column }} as {{ dbt.type_string() }}) as {{ column }}{{ ',' if not loop.last }}
+            cast({{ column }} as {{ dbt.type_string() }}) as {{ column }},
             {%- endfor %}
+            {{ located['load_id'] }} as load_id,
+            {%- set deleted = var('raw_deleted_column') %}
+            {%- if deleted and deleted | lower in present %}
+            cast({{ deleted }} as {{ dbt.type_string() }}) as deleted_mark
+            {%- else %}
+            cast(null as {{ dbt.type_string() }}) as deleted_mark
+            {%- endif %}
         from {{ located['from'] }})
     {%- endif -%}
 {%- endmacro %}
@@ -185,10 +251,12 @@
     {{ return('') }}
 {%- endmacro %}
 
+{#- The columns a raw table has (a raw file's scan adds its load columns, not counted here). -#}
 {% macro raw_columns_present(from) -%}
     {%- if from is string -%}
         {%- set described = run_query('describe select * from ' ~ from) -%}
-        {{ return(described.columns[0].values() | map('lower') | list) }}
+        {{ return(described.columns[0].values() | map('lower')
+            | reject('equalto', 'lifecycle_file') | list) }}
     {%- else -%}
         {{ return(adapter.get_columns_in_relation(from) | map(attribute='name') | map('lower') | list) }}
     {%- endif -%}

@@ -2,7 +2,7 @@ with
 
 checked as (
     select * from {{ ref('base_shop__nps_responses') }}
-    where quarantine_reason is null
+    where row_status = 'staged'
 ),
 
 final as (

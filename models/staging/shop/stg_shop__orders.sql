@@ -2,7 +2,7 @@ with
 
 checked as (
     select * from {{ ref('base_shop__orders') }}
-    where quarantine_reason is null
+    where row_status = 'staged'
 ),
 
 final as (
