@@ -43,16 +43,17 @@ def _target() -> str:
 
 def cmd_build(args: argparse.Namespace) -> int:
     if _target() != "duckdb":
-        return _build_steps(args, {})
+        return _build_steps(args, {}, daily=not args.full_refresh and _built_before())
     # DuckDB: build a copy of the published file and put it in place only when dbt succeeded
     # (docs block `publishing`; customer_lifecycle/publish.py).
     published = _duckdb_path()
     published.parent.mkdir(parents=True, exist_ok=True)
     try:
         with publish.one_build_at_a_time(published):
+            daily = published.exists() and not args.full_refresh
             building = publish.prepare(published, fresh=args.full_refresh)
             try:
-                code = _build_steps(args, {"LIFECYCLE_DUCKDB_PATH": str(building)})
+                code = _build_steps(args, {"LIFECYCLE_DUCKDB_PATH": str(building)}, daily=daily)
                 if code == 0:
                     publish.publish(building, published)
             finally:
@@ -70,10 +71,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     return code
 
 
-def _build_steps(args: argparse.Namespace, env: dict[str, str]) -> int:
-    """dbt build (in steps around the CLV fit where dbt cannot fit it), 0 when every step passed."""
+def _build_steps(args: argparse.Namespace, env: dict[str, str], daily: bool = False) -> int:
+    """dbt build (in steps around the CLV fit where dbt cannot fit it), 0 when every step passed.
+    daily: the warehouse has a build already, so this is a daily run, which leaves out dbt's unit
+    tests: they check the SQL on their own given rows, not the data, and run in full refreshes, in
+    first builds and in CI (docs block `incremental_runs`)."""
     # Incremental when the tables exist (docs block `incremental_runs`); --full-refresh rebuilds all.
     dbt_args = ["build", "--full-refresh"] if args.full_refresh else ["build"]
+    if daily:
+        excluded = set(os.environ.get("DBT_EXCLUDE_RESOURCE_TYPES", "").split()) | {"unit_test"}
+        dbt_args += ["--exclude-resource-type", *sorted(excluded)]
     if args.vars:
         dbt_args += ["--vars", args.vars]
     # DuckDB fits the CLV models inside dbt (a Python model). Elsewhere one command still gives
@@ -140,6 +147,25 @@ def cmd_load_files(args: argparse.Namespace) -> int:
         print(f"  {args.schema}.{table}: {rows} rows")
     print(f"Now build with LIFECYCLE_TARGET=postgres LIFECYCLE_RAW_SCHEMA={args.schema}")
     return 0
+
+
+def _built_before() -> bool:
+    """Whether the target (PostgreSQL, or Spark in this process) holds the record of an earlier
+    build, lifecycle_build_state in the target schema. A Spark cluster (spark_thrift) is not asked."""
+    if _target() == "spark":
+        warehouse = Path(os.environ.get("LIFECYCLE_SPARK_WAREHOUSE", "spark-warehouse"))
+        schema = os.environ.get("LIFECYCLE_SPARK_SCHEMA", "lifecycle")
+        return ((PROJECT_DIR / warehouse) / f"{schema}.db" / "lifecycle_build_state").is_dir()
+    if _target() != "postgres":
+        return False
+    conn = _pg_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select count(*) from information_schema.tables where table_schema = %s "
+                        "and table_name = 'lifecycle_build_state'", (os.environ.get("LIFECYCLE_PG_SCHEMA", "lifecycle"),))
+            return cur.fetchone()[0] > 0
+    finally:
+        conn.close()
 
 
 def _pg_connect():

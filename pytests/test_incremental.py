@@ -18,8 +18,10 @@ and the customers whose stage the time rules move.
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +33,7 @@ from customer_lifecycle.generator import generate
 from customer_lifecycle.loader import CSV_OPTIONS
 
 from .harness import (BUILD_RECORD_DATA, DIRTY_DATA_VARS, TINY, Build, assert_same_tables, build, build_again, file_lock,
-                      model_names)
+                      model_names, pinned_vars, run_cli)
 from .readme import run_readme
 
 CUT_A, CUT_B1, CUT_B2 = date(2026, 2, 28), date(2026, 4, 15), date(2026, 6, 30)
@@ -413,3 +415,23 @@ def test_an_incremental_run_tests_the_rows_it_wrote(tmp_path):
     whole = build_again(first, dbt_vars={**DIRTY_DATA_VARS, "test_whole_tables": True},
                         args=["test", "--select", model])
     assert not whole.ok and re.search(rf"FAIL \d+ {test}", whole.output), whole.output[-5000:]
+
+
+def test_a_daily_run_leaves_out_the_unit_tests(tmp_path):
+    """`build` on a warehouse that has a build already is a daily run: dbt's unit tests (which
+    check the SQL on given rows, not the data) stay out; a first build and --full-refresh run them.
+    The data tests are left out here by the environment, and the daily run keeps that too."""
+    env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DUCKDB_PATH": str(tmp_path / "lifecycle.duckdb"),
+           "LIFECYCLE_DATA_DIR": str(TINY), "LIFECYCLE_RAW_SCHEMA": "", "DBT_EXCLUDE_RESOURCE_TYPES": "test"}
+
+    def ran(args: list[str]) -> Counter:
+        done = run_cli([*args, "--vars", json.dumps(pinned_vars(DIRTY_DATA_VARS))], env, tmp_path)
+        assert done.returncode == 0, done.stdout[-5000:]
+        results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+        return Counter(result["unique_id"].split(".")[0] for result in results)
+
+    first = ran(["build"])
+    assert first["unit_test"] > 0 and first["model"] > 0 and first["test"] == 0
+    daily = ran(["build"])
+    assert daily["unit_test"] == 0 and daily["model"] == first["model"] and daily["test"] == 0
+    assert ran(["build", "--full-refresh"])["unit_test"] == first["unit_test"]
