@@ -1,4 +1,6 @@
-"""Loads, which row of a key wins, and the ledger (docs block `raw_loads`), on the tiny fixture.
+"""Loads, which row of a key wins, and the ledger (docs block `raw_loads`), on the tiny fixture;
+then daily runs on the same files (a file delivered again, a file rewritten, files deleted), each
+equal to a full refresh.
 
 The tiny fixture's orders arrive in two loads. The later load, hand-written below, brings:
   O1  a new version (status delivered -> returned): the later load's row wins;
@@ -26,7 +28,8 @@ import duckdb
 from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import CSV_OPTIONS
 
-from .harness import DIRTY_DATA_VARS, FIXTURES, WITHOUT_UNIT_TESTS, Build, build, build_again, pinned_vars
+from .harness import (BUILD_RECORD_DATA, DIRTY_DATA_VARS, FIXTURES, WITHOUT_UNIT_TESTS, Build, assert_same_tables, build,
+                      build_again, model_names, pinned_vars)
 
 TINY = FIXTURES / "tiny"
 ORDER_FIELDS = ["order_id", "customer_id", "ordered_at", "status", "currency", "order_total"]
@@ -37,6 +40,9 @@ LATER_ORDERS = [
     ["O3", "C2", "2025-02-10T23:30:00-02:00", "delivered", "eur", "21.00"],
     ["O4", "C3", "2025-02-15 08:00:00", "cancelled", "GBP", "ten"],
 ]
+# The builds here run the singular data tests (the reconciliation of the ledger with the raw data
+# among them); the generic ones (not null, unique, ...) run in the suite's other builds.
+SINGULAR_TESTS_ONLY = ["build", "--exclude", "test_type:generic"]
 # The quarantined orders of the first load (expected_quarantine.csv): O5 to O16.
 FIRST_LOAD_QUARANTINED = 12
 
@@ -92,25 +98,65 @@ def assert_the_later_load_won(b) -> None:
     assert ledger == {"b_first.csv": (16, 1, 3, 0, FIRST_LOAD_QUARANTINED), "a_later.csv": (5, 2, 0, 0, 3)}
 
 
+def daily_run_equals_a_full_refresh(previous, data: Path, full_dir: Path):
+    """A daily run (incremental, data tests on the rows it wrote) on previous's database, compared
+    with a full refresh of the same files, without data tests."""
+    again = build_again(previous, data_dir=data, dbt_vars=DIRTY_DATA_VARS, args=SINGULAR_TESTS_ONLY)
+    assert again.ok, again.output[-5000:]
+    full = build("duckdb", full_dir, data_dir=data, dbt_vars=DIRTY_DATA_VARS,
+                 args=["build", "--exclude-resource-type", "test"])
+    assert full.ok, full.output[-5000:]
+    assert_same_tables(again, full, model_names(full, "marts") + ["stg_shop__quarantined_rows"],
+                       columns={"fct_build_record": BUILD_RECORD_DATA})
+    assert_same_tables(again, full, ["stg_shop__loads"],
+                       columns={"stg_shop__loads": "source_table, load_id, raw_rows, staged_rows, superseded_rows, "
+                                                   "deleted_rows, quarantined_rows"})
+    return again
+
+
 def test_the_later_load_wins_and_the_ledger_accounts_for_every_row(tmp_path):
     data, later = two_loads(tmp_path)
-    b = build("duckdb", tmp_path / "work", data_dir=data, dbt_vars=DIRTY_DATA_VARS)
-    # The build ran the reconciliation test (raw = ledger, load by load) with every other test.
+    b = build("duckdb", tmp_path / "work", data_dir=data, dbt_vars=DIRTY_DATA_VARS, args=SINGULAR_TESTS_ONLY)
+    # The build ran the reconciliation test (raw = ledger, load by load) with the other singular tests.
     assert b.ok, b.output[-5000:]
     assert_the_later_load_won(b)
     # fct_orders follows the staged version.
     assert b.query("select status from {{ fct_orders }} where order_id = 'O1'") == [("returned",)]
 
-    # The later file deleted: its rows go with it, and the next run stages the first load as the
-    # fixture alone (an incremental run, compared with the hand-derived values).
-    later.unlink()
-    again = build_again(b, data_dir=data, dbt_vars=DIRTY_DATA_VARS)
-    assert again.ok, again.output[-5000:]
+    # Then daily runs on the same database, each equal to a full refresh of the same files
+    # (every mart, the quarantine and the ledger) and to the values derived by hand.
+    orders_dir = data / "orders"
+    first = orders_dir / "b_first.csv"
+
+    # 1. The later file delivered again (a copy under another name, newer), and the first file
+    #    rewritten after it, O2 now delivered (a status change). A rewritten file is the newest
+    #    load, so its rows win for every key in it: O1 and O2 delivered, O3 staged again (one row
+    #    in the newest load; the conflicting pairs of the older loads are superseded), O4 from it
+    #    too, and the unreadable O4 of each later copy quarantined.
+    again_file = orders_dir / "c_again.csv"
+    shutil.copy(later, again_file)
+    os.utime(again_file, (1_700_172_800, 1_700_172_800))
+    rows = list(csv.reader(first.open(newline="")))
+    for row in rows:
+        if row[0] == "O2":
+            row[3] = "delivered"
+    with first.open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    os.utime(first, (1_700_259_200, 1_700_259_200))
+    again = daily_run_equals_a_full_refresh(b, data, tmp_path / "full-1")
     orders, quarantine = orders_and_quarantine(again)
-    assert set(orders) == {"O1", "O2", "O3", "O4"}
-    assert orders["O1"][0] == "delivered"
+    assert {k: v[0] for k, v in orders.items()} == {"O1": "delivered", "O2": "delivered", "O3": "delivered",
+                                                     "O4": "cancelled"}
+    assert quarantine == expected_quarantine() + Counter({("orders", "O4", "unparseable_number"): 2})
+
+    # 2. The two later files deleted: their rows go with them.
+    later.unlink()
+    again_file.unlink()
+    again = daily_run_equals_a_full_refresh(b, data, tmp_path / "full-2")
+    orders, quarantine = orders_and_quarantine(again)
+    assert set(orders) == {"O1", "O2", "O3", "O4"} and orders["O1"][0] == "delivered"
     assert quarantine == expected_quarantine()
-    assert again.query("select status from {{ fct_orders }} where order_id = 'O1'") == [("delivered",)]
+    assert again.query("select status from {{ fct_orders }} where order_id = 'O2'") == [("delivered",)]
 
 
 def test_warehouse_loads_are_the_load_marker_values(pg_server, tmp_path):
@@ -122,7 +168,8 @@ def test_warehouse_loads_are_the_load_marker_values(pg_server, tmp_path):
     later.mkdir()
     write_orders(later / "orders.csv", LATER_ORDERS)
     selected = ["build", "--select", "+assert_raw_rows_are_staged_or_quarantined"]
-    b = build("postgres", tmp_path / "work", data_dir=first, server=pg_server, args=selected, dbt_vars=DIRTY_DATA_VARS)
+    # The first load, with nothing built (run: parse only), then the second, then one build.
+    b = build("postgres", tmp_path / "work", data_dir=first, server=pg_server, args=["parse"], dbt_vars=DIRTY_DATA_VARS)
     assert b.ok, b.output[-5000:]
     again = build_again(b, data_dir=later, append=True, args=selected, dbt_vars=DIRTY_DATA_VARS)
     assert again.ok, again.output[-5000:]

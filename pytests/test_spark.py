@@ -91,13 +91,22 @@ def _scale(value: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def runs(story, shared_builds, tmp_path_factory):
+def story_spark(tmp_path_factory):
+    """The story's warehouse and its Spark process (one JVM for this file's builds), closed when
+    the file's tests are done."""
+    require_spark()
+    work_dir = tmp_path_factory.mktemp("spark-story")
+    env = spark_env(work_dir)
+    yield work_dir, env, spark_process(env)
+    close_spark_process(env)
+
+
+@pytest.fixture(scope="module")
+def runs(story, shared_builds, story_spark):
     """A from files, then B1 incrementally from tables, each by the README's Spark command on one
     warehouse, in one Spark process (one JVM: A, the load of B1's tables and B1); B1 compared with
     the DuckDB full refresh of B1 right away."""
-    work_dir = tmp_path_factory.mktemp("spark-story")
-    env = spark_env(work_dir)
-    spark = spark_process(env)
+    work_dir, env, spark = story_spark
     # A sets up the state that B1 updates, and builds without tests: every data test runs on Spark
     # in B1, the incremental run this story is about, and the unit tests in the demo build.
     a = run_readme_in(spark, SPARK_FILES, work_dir=work_dir, env={**env, **WITHOUT_ANY_TESTS},
@@ -115,7 +124,6 @@ def runs(story, shared_builds, tmp_path_factory):
     duck = full_refresh_on_duckdb(shared_builds, story, "B1")
     same_as_duckdb(b1, duck, model_names(duck, "marts") + INCREMENTAL_MODELS + ["stg_shop__quarantined_rows"])
     steps["B1"] = observe(b1, story)
-    close_spark_process(env)
     return steps
 
 
@@ -125,21 +133,20 @@ def test_each_increment_equals_a_full_refresh(runs):
     assert 0 < len(runs["B1"]["touched"]) < runs["B1"]["persons"]
 
 
-def test_the_later_load_wins_on_spark(tmp_path):
+def test_the_later_load_wins_on_spark(story_spark, tmp_path):
     """The rows' loads on Spark come from input_file_name() and the file listing: the same
-    decisions and ledger as on DuckDB (test_loads.py), with the reconciliation test in the build."""
-    require_spark()
+    decisions and ledger as on DuckDB (test_loads.py), with the reconciliation test in the build.
+    Built in the story's Spark process, in a schema of its own (loads)."""
+    _, story_env, spark = story_spark
     data, _ = two_loads(tmp_path)
     work_dir = tmp_path / "work"
     work_dir.mkdir()
-    env = {**spark_env(work_dir), "LIFECYCLE_DATA_DIR": str(data), "LIFECYCLE_RAW_SCHEMA": "",
-           "DBT_TARGET_PATH": str(work_dir / "target"), "DBT_LOG_PATH": str(work_dir / "logs")}
+    env = {**story_env, "LIFECYCLE_SPARK_SCHEMA": "loads", "LIFECYCLE_DATA_DIR": str(data), "LIFECYCLE_RAW_SCHEMA": "",
+           "DBT_TARGET_PATH": str(work_dir / "target"), "DBT_LOG_PATH": str(work_dir / "logs"),
+           "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test"}
     output = work_dir / "output.txt"
-    code = spark_process(env).run("dbt", ["build", "--select", "+assert_raw_rows_are_staged_or_quarantined",
-                                          "--vars", json.dumps(pinned_vars(DIRTY_DATA_VARS))], {**os.environ, **env}, output)
+    code = spark.run("dbt", ["build", "--select", "+assert_raw_rows_are_staged_or_quarantined",
+                             "--vars", json.dumps(pinned_vars(DIRTY_DATA_VARS))], {**os.environ, **env}, output)
     b = Build("spark", work_dir, env, output.read_text(), code)
-    try:
-        assert b.ok, b.output[-5000:]
-        assert_the_later_load_won(b)
-    finally:
-        close_spark_process(env)
+    assert b.ok, b.output[-5000:]
+    assert_the_later_load_won(b)

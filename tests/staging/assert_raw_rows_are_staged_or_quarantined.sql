@@ -52,7 +52,7 @@ load_disagreements as (
     select
         coalesce(raw_loads.source_table, ledger.source_table) as source_table,
         coalesce(raw_loads.load_id, ledger.load_id) as load_id,
-        raw_loads.raw_rows as raw_rows,
+        raw_loads.raw_rows,
         ledger.raw_rows as ledger_rows
     from raw_loads
     full outer join ledger
@@ -61,8 +61,8 @@ load_disagreements as (
     where raw_loads.raw_rows is null
         or ledger.raw_rows is null
         or raw_loads.raw_rows <> ledger.raw_rows
-        or ledger.raw_rows <> ledger.staged_rows + ledger.superseded_rows + ledger.deleted_rows
-            + ledger.quarantined_rows
+        or ledger.raw_rows
+        <> ledger.staged_rows + ledger.superseded_rows + ledger.deleted_rows + ledger.quarantined_rows
 ),
 
 table_disagreements as (
