@@ -64,8 +64,11 @@
     {%- if marker and marker | lower in raw_columns_present(found) -%}
         {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': 'cast(' ~ marker ~ ' as ' ~ dbt.type_string() ~ ')'}) }}
     {%- endif -%}
-    {%- do exceptions.warn("Raw table " ~ declared ~ " has no load-marker column " ~ (marker or '(none set)')
-        ~ " (var raw_loaded_at_column): all its rows count as one load.") -%}
+    {#- Said once, by the table's own base model (other models look the table up too). -#}
+    {%- if model.get('name') == 'base_shop__' ~ table -%}
+        {%- do exceptions.warn("Raw table " ~ declared ~ " has no load-marker column " ~ (marker or '(none set)')
+            ~ " (var raw_loaded_at_column): all its rows count as one load.") -%}
+    {%- endif -%}
     {%- set load = sql_string('table ' ~ declared) -%}
     {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': load}) }}
 {%- endmacro %}
