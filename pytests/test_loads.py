@@ -22,17 +22,16 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 
 import duckdb
 
 from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import CSV_OPTIONS
 
-from .harness import (BUILD_RECORD_DATA, DIRTY_DATA_VARS, FIXTURES, WITHOUT_UNIT_TESTS, Build, assert_same_tables, build,
+from .harness import (BUILD_RECORD_DATA, DIRTY_DATA_VARS, TINY, WITHOUT_UNIT_TESTS, Build, assert_same_tables, build,
                       build_again, model_names, pinned_vars)
+from .test_staging import expected_quarantine  # the fixture's hand-written quarantine
 
-TINY = FIXTURES / "tiny"
 ORDER_FIELDS = ["order_id", "customer_id", "ordered_at", "status", "currency", "order_total"]
 LATER_ORDERS = [
     ["O1", "C1", "2025-02-01 10:00:00", "returned", "USD", "100.00"],
@@ -46,11 +45,6 @@ LATER_ORDERS = [
 SINGULAR_TESTS_ONLY = ["build", "--exclude", "test_type:generic"]
 # The quarantined orders of the first load (expected_quarantine.csv): O5 to O16.
 FIRST_LOAD_QUARANTINED = 12
-
-
-def expected_quarantine() -> Counter:
-    with open(TINY / "expected_quarantine.csv", newline="") as fh:
-        return Counter((r["source_table"], r["row_key"], r["quarantine_reason"]) for r in csv.DictReader(fh))
 
 
 def write_orders(path: Path, rows: list[list[str]]) -> None:
