@@ -35,13 +35,15 @@ dashboard: setup
 	$(VENV)/bin/python -m customer_lifecycle dashboard --port $(DASHBOARD_PORT)
 
 # make docs: the documentation site as one self-contained page (dbt docs generate --static), with
-# the tables' columns read from the DuckDB warehouse (built on the demo data first when missing).
+# the tables' columns read from the DuckDB warehouse (built on the demo data first when missing):
+# from the build's working file, which holds every model (the published file holds the marts).
 # Written to docs/site/index.html (git-ignored); open it in a browser, no server needed.
 LIFECYCLE_DUCKDB_PATH ?= warehouse/lifecycle.duckdb
 .PHONY: docs
 docs: setup
 	test -f "$(LIFECYCLE_DUCKDB_PATH)" || LIFECYCLE_DUCKDB_PATH="$(LIFECYCLE_DUCKDB_PATH)" $(VENV)/bin/python -m customer_lifecycle demo
-	LIFECYCLE_DUCKDB_PATH="$(LIFECYCLE_DUCKDB_PATH)" $(VENV)/bin/dbt docs generate --static --profiles-dir . --target-path target/docs
+	db="$(LIFECYCLE_DUCKDB_PATH).work/$$(basename "$(LIFECYCLE_DUCKDB_PATH)")"; test -f "$$db" || db="$(LIFECYCLE_DUCKDB_PATH)"; \
+	LIFECYCLE_DUCKDB_PATH="$$db" $(VENV)/bin/dbt docs generate --static --profiles-dir . --target-path target/docs
 	mkdir -p docs/site
 	cp target/docs/static_index.html docs/site/index.html
 	@echo "Docs: $(CURDIR)/docs/site/index.html"

@@ -63,6 +63,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from customer_lifecycle import contract  # noqa: E402
+from customer_lifecycle.publish import working_path  # noqa: E402
 
 PY = sys.executable
 PRESETS = {"1m": ("large", 28800), "10m": ("large", None), "100m": ("xlarge", None)}
@@ -75,6 +76,10 @@ GOALS = {
     "dbt_over_raw": 1.1,            # dbt model time / raw SQL time
     "peak_rss_100m_gib": 16.0,      # peak memory at 100M
     "scaling_100m_over_10m": 11.0,  # t(100M) / t(10M)
+    "daily_share_10m": 0.15,        # mean daily run of the story / full build at 10M
+    "daily_share_100m": 0.05,       # the same at 100M
+    "daily_100m_over_10m": 3.0,     # t_daily(100M) / t_daily(10M): a day's cost follows the delta
+    "working_file_after_30_days": 1.2,  # working file after 30 daily runs / a fresh build's (1M)
 }
 GIB = 2 ** 30
 
@@ -140,11 +145,11 @@ class Monitor(threading.Thread):
         self.join()
 
 
-def run_measured(cmd, env, log: Path, extra_roots=(), pss=False) -> dict:
+def run_measured(cmd, env, log: Path, extra_roots=(), pss=False, cwd: Path = REPO) -> dict:
     print(f"  $ {' '.join(cmd)}", flush=True)
     with open(log, "w") as fh:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT)
         mon = Monitor([proc.pid, *extra_roots], pss=pss)
         mon.start()
         rc = proc.wait()
@@ -221,19 +226,24 @@ def _scan(data: Path, table: str) -> str:
 
 
 def reset_delta(data: Path) -> None:
-    """Undo a delta: delete bench-delta parts, put rewritten files' originals back."""
+    """Undo the deltas: delete bench-delta parts (and the originals of those rewritten), put other
+    rewritten files' originals back."""
     for f in data.rglob(f"{DELTA_SUFFIX}*.parquet"):
         f.unlink()
     for f in data.rglob(f"*{ORIG_SUFFIX}"):
-        os.replace(f, f.with_name(f.name[: -len(ORIG_SUFFIX)]))
+        restored = f.with_name(f.name[: -len(ORIG_SUFFIX)])
+        if restored.name.startswith(DELTA_SUFFIX):
+            f.unlink()
+        else:
+            os.replace(f, restored)
 
 
-def _add_rows(data: Path, table: str, rows: dict[str, list]) -> int:
+def _add_rows(data: Path, table: str, rows: dict[str, list], day: int = 1) -> int:
     names = contract.columns(table)
     new = pa.table({c: pa.array(rows[c], pa.string()) for c in names})
     p = _table_path(data, table)
-    if p.is_dir():
-        pq.write_table(new, p / f"{DELTA_SUFFIX}.parquet", compression="snappy")
+    if p.is_dir():  # a new part file: a new load
+        pq.write_table(new, p / f"{DELTA_SUFFIX}-{day:02d}.parquet", compression="snappy")
     else:        # a single file: keep the original aside, write the file with the new rows added
         orig = p.with_name(p.name + ORIG_SUFFIX)
         if orig.exists():           # already rewritten by this delta (status changes)
@@ -269,9 +279,12 @@ def _fmt_ts(epoch: int) -> str:
     return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def write_delta(data: Path, seed: int = 1) -> dict:
-    """One day of new activity after the last day, plus late rows (see the module docstring)."""
-    reset_delta(data)
+def write_delta(data: Path, seed: int = 1, day: int = 1) -> dict:
+    """One day of new activity, `day` days after the data's last day, plus late rows (see the module
+    docstring). Day 1 undoes earlier deltas first; a later day adds to those before it (a daily
+    story: day 1, 2, 3, ... each a new part file per table, and order files rewritten)."""
+    if day == 1:
+        reset_delta(data)
     con = duckdb.connect()
     for k, v in (("TimeZone", "UTC"), ("threads", "2"), ("memory_limit", "4GB"), ("preserve_insertion_order", "false")):
         con.execute(f"SET {k} = '{v}'")
@@ -297,7 +310,7 @@ def write_delta(data: Path, seed: int = 1) -> dict:
               from {od} where status <> 'cancelled') where ts is not null
         group by customer_id""")
     sample = con.execute(f"select customer_id, last_order_id, currency from cust "
-                     f"order by md5(customer_id || ':bench') limit {k_buy + k_browse}").fetchall()
+                     f"order by md5(customer_id || ':bench{'' if day == 1 else day}') limit {k_buy + k_browse}").fetchall()
     late = con.execute(f"select customer_id, last_order_id, currency, epoch(first_ts)::bigint from cust "
                    f"where first_ts < timestamptz '{start}' + interval 31 day "
                    f"order by md5(customer_id || ':late') limit 3").fetchall()
@@ -329,7 +342,7 @@ def write_delta(data: Path, seed: int = 1) -> dict:
     con.close()
 
     rng = np.random.default_rng(seed)
-    day0 = int(dt.datetime(last.year, last.month, last.day, tzinfo=dt.timezone.utc).timestamp()) + 86400
+    day0 = int(dt.datetime(last.year, last.month, last.day, tzinfo=dt.timezone.utc).timestamp()) + 86400 * day
     E = {c: [] for c in contract.columns("events")}
     O = {c: [] for c in contract.columns("orders")}
     I = {c: [] for c in contract.columns("order_items")}
@@ -388,8 +401,8 @@ def write_delta(data: Path, seed: int = 1) -> dict:
     for oid, fname, new_status in changes:
         by_file.setdefault(fname.replace(ORIG_SUFFIX, ""), {})[oid] = new_status
     n_changed = _change_status(by_file) if by_file else 0
-    out = {"day": (last + dt.timedelta(days=1)).isoformat(), "events": _add_rows(data, "events", E),
-           "orders": _add_rows(data, "orders", O), "order_items": _add_rows(data, "order_items", I),
+    out = {"day": (last + dt.timedelta(days=day)).isoformat(), "events": _add_rows(data, "events", E, day),
+           "orders": _add_rows(data, "orders", O, day), "order_items": _add_rows(data, "order_items", I, day),
            "late_orders": n_late, "status_changes": n_changed, "customers_touched": len(sample) + n_late,
            "new_visitors": k_anon}
     print(f"  delta: {out}", flush=True)
@@ -441,7 +454,7 @@ def duckdb_settings(threads: int) -> dict[str, str]:
 
 
 def raw_floor(work: Path, manifest: dict, run_results: dict, threads: int) -> dict:
-    built = work / "lifecycle.duckdb"
+    built = working_path(work / "lifecycle.duckdb")  # every model (the published file: the marts)
     floor_dir = work / "raw_floor"
     shutil.rmtree(floor_dir, ignore_errors=True)
     floor_dir.mkdir(parents=True)
@@ -558,32 +571,109 @@ def incremental_after_delta(data: Path, build: list[str], env: dict[str, str], w
         reset_delta(data)
 
 
-def bench_duckdb(name: str, data: Path, work: Path, threads: int, full_refresh: bool, raw: bool = True) -> dict:
+def warehouse_bytes(db: Path) -> dict:
+    """The published file and the working file beside it (customer_lifecycle.publish), in bytes."""
+    working = working_path(db)
+    sizes = {"published_bytes": db.stat().st_size if db.exists() else None,
+             "working_bytes": working.stat().st_size if working.exists() else None}
+    sizes["db_bytes"] = sum(v for v in sizes.values() if v) or None
+    return sizes
+
+
+def fresh_database(db: Path) -> None:
+    for p in (db, db.with_name(db.name + ".wal")):
+        p.unlink(missing_ok=True)
+    shutil.rmtree(db.with_name(db.name + ".tmp"), ignore_errors=True)
+    shutil.rmtree(working_path(db).parent, ignore_errors=True)
+
+
+def bench_duckdb(name: str, data: Path, work: Path, threads: int, full_refresh: bool, raw: bool = True,
+                 story_days: int = 0) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     db = work / "lifecycle.duckdb"
     env = base_env(work, threads)
     env.update({"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DATA_DIR": str(data), "LIFECYCLE_DUCKDB_PATH": str(db)})
     reset_delta(data)
-    for p in (db, db.with_name(db.name + ".wal")):
-        p.unlink(missing_ok=True)
-    shutil.rmtree(db.with_name(db.name + ".tmp"), ignore_errors=True)
+    fresh_database(db)
     build = [PY, "-m", "customer_lifecycle", "build", "--vars", PINNED_VARS]
     print(f"[{name}/duckdb] full build", flush=True)
     full = run_measured(build + (["--full-refresh"] if full_refresh else []), env, work / "full.log")
     full["mode"] = "build --full-refresh on a new file" if full_refresh else "build on a new file (no --full-refresh in the CLI)"
     manifest, rr = load_artifacts(work / "target")
     full.update(run_summary(rr))
-    result = {"full": full, "db_bytes": db.stat().st_size if db.exists() else None}
+    result = {"full": full, **warehouse_bytes(db)}
     for f in ("manifest.json", "run_results.json"):
         if (work / "target" / f).exists():
             shutil.copyfile(work / "target" / f, work / f"full-{f}")
     if raw:
         print(f"[{name}/duckdb] raw-SQL floor", flush=True)
-    result["raw_floor"] = raw_floor(work, manifest, rr, threads) if raw and db.exists() and manifest else None
+    result["raw_floor"] = raw_floor(work, manifest, rr, threads) if raw and working_path(db).exists() and manifest else None
     print(f"[{name}/duckdb] incremental run after a one-day delta", flush=True)
     result["incremental"] = incremental_after_delta(data, build, env, work)
-    result["db_bytes_after_incremental"] = db.stat().st_size if db.exists() else None
+    result["db_bytes_after_incremental"] = warehouse_bytes(db)["db_bytes"]
+    if story_days:
+        print(f"[{name}/duckdb] a daily story of {story_days} days", flush=True)
+        result["story"] = daily_story(data, build, env, work, story_days)
     return result
+
+
+def daily_story(data: Path, build: list[str], env: dict[str, str], work: Path, days: int) -> dict:
+    """`days` daily runs, each after one more day of data (write_delta: a new part file per table,
+    late orders, an order file rewritten with status changes), each measured with the warehouse's
+    size after it; then a full refresh of the same files into a new database, which the last
+    day's size and every day's time are compared with. The deltas are undone afterwards."""
+    db = Path(env["LIFECYCLE_DUCKDB_PATH"])
+    story = {"days": []}
+    try:
+        for day in range(1, days + 1):
+            delta = write_delta(data, seed=day, day=day)
+            log = work / f"story-day{day:02d}.log"
+            run = run_measured(build, env, log)
+            run.update(run_summary(load_artifacts(work / "target")[1]))
+            run.update({"delta": delta, **warehouse_bytes(db),
+                        "compacted": "Compacted the working file" in log.read_text(errors="replace")})
+            story["days"].append(run)
+        fresh_db = work / "fresh" / db.name
+        fresh_db.parent.mkdir(exist_ok=True)
+        fresh_database(fresh_db)
+        print("  a full refresh of the same files into a new database", flush=True)
+        fresh = run_measured(build + ["--full-refresh"], {**env, "LIFECYCLE_DUCKDB_PATH": str(fresh_db)},
+                             work / "story-fresh.log")
+        fresh.update(warehouse_bytes(fresh_db))
+        story["fresh"] = fresh
+        shutil.rmtree(fresh_db.parent, ignore_errors=True)
+    finally:
+        reset_delta(data)
+    return story
+
+
+def bench_previous(ref: str, name: str, data: Path, work: Path, threads: int) -> dict:
+    """The full build and one daily run (day 1 of the story) of the project at git ref `ref` (the
+    previous design), on the same data in the same session, in a git worktree of its own."""
+    tree = work / "previous"
+    if not (tree / ".git").exists():
+        shutil.rmtree(tree, ignore_errors=True)
+        subprocess.run(["git", "worktree", "add", "--force", "--detach", str(tree), ref], cwd=REPO, check=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, check=True, capture_output=True,
+                            text=True).stdout.strip()
+    db = work / "previous-db" / "lifecycle.duckdb"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fresh_database(db)
+    env = base_env(work / "previous-db", threads)
+    env.update({"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DATA_DIR": str(data), "LIFECYCLE_DUCKDB_PATH": str(db)})
+    build = [PY, "-m", "customer_lifecycle", "build", "--vars", PINNED_VARS]
+    reset_delta(data)
+    print(f"[{name}/duckdb] the previous design ({ref}, {commit}): full build", flush=True)
+    full = run_measured(build + ["--full-refresh"], env, work / "previous-full.log", cwd=tree)
+    sizes = warehouse_bytes(db)
+    try:
+        write_delta(data, seed=1, day=1)
+        print(f"[{name}/duckdb] the previous design: daily run (day 1 of the story)", flush=True)
+        daily = run_measured(build, env, work / "previous-daily.log", cwd=tree)
+    finally:
+        reset_delta(data)
+    shutil.rmtree(db.parent, ignore_errors=True)
+    return {"ref": ref, "commit": commit, "full": full, "daily": daily, **sizes}
 
 
 def bench_postgres(name: str, data: Path, work: Path, threads: int, full_refresh: bool) -> dict:
@@ -727,7 +817,75 @@ def goals(results: list[dict]) -> list[tuple[str, str, str, str]]:
     sc = f100 / f10 if f100 and f10 else None
     rows.append(("t(100M) / t(10M), full builds", f"<= {GOALS['scaling_100m_over_10m']:.0f}", _num(sc, "{:.2f}") if sc else "",
                  _mark(sc <= GOALS["scaling_100m_over_10m"] if sc else None)))
+    daily = {preset: story_figures(r) for (preset, engine), r in by.items() if engine == "duckdb" and r.get("story")}
+    for preset, goal in (("10m", "daily_share_10m"), ("100m", "daily_share_100m")):
+        share = (daily.get(preset) or {}).get("mean_share")
+        rows.append((f"mean daily run / full build at {preset.upper()} (story)", f"<= {GOALS[goal]:.0%}",
+                     _num(share and 100 * share) + " %" if share else "not run", _mark(share <= GOALS[goal] if share else None)))
+    d10, d100 = ((daily.get(p) or {}).get("mean_seconds") for p in ("10m", "100m"))
+    ratio = d100 / d10 if d10 and d100 else None
+    rows.append(("t_daily(100M) / t_daily(10M)", f"<= {GOALS['daily_100m_over_10m']:.0f}",
+                 _num(ratio, "{:.2f}") if ratio else "not run", _mark(ratio <= GOALS["daily_100m_over_10m"] if ratio else None)))
+    size = [(p, f["size_ratio"], f["days"]) for p, f in daily.items() if f.get("size_ratio") and f["days"] >= 30]
+    rows.append(("working file after 30 daily runs / a fresh build's", f"<= {GOALS['working_file_after_30_days']}",
+                 "; ".join(f"{x:.2f} ({p}, {n} days)" for p, x, n in size) or "not run",
+                 _mark(all(x <= GOALS["working_file_after_30_days"] for _, x, _ in size) if size else None)))
+    for (preset, engine), r in sorted(by.items()):
+        prev = r.get("previous")
+        if prev and prev["full"]["returncode"] == 0 and r["full"]["returncode"] == 0:
+            x = r["full"]["seconds"] / prev["full"]["seconds"]
+            rows.append((f"full build / the previous design's ({preset}, {prev['commit']})", "<= 1",
+                         f"{x:.2f}", _mark(x <= 1.0)))
     return rows
+
+
+def story_figures(r: dict) -> dict:
+    """Mean daily time and share of the full build, and the last day's working file over the fresh
+    build's, of a result with a daily story."""
+    days = [d for d in r["story"]["days"] if d["returncode"] == 0]
+    fresh = r["story"].get("fresh") or {}
+    full_s = fresh.get("seconds") if fresh.get("returncode") == 0 else r["full"]["seconds"]
+    mean = sum(d["seconds"] for d in days) / len(days) if days else None
+    last = r["story"]["days"][-1] if r["story"]["days"] else {}
+    size_ratio = (last["working_bytes"] / fresh["working_bytes"]
+                  if last.get("working_bytes") and fresh.get("working_bytes") else None)
+    return {"days": len(r["story"]["days"]), "mean_seconds": mean, "full_seconds": full_s,
+            "mean_share": mean / full_s if mean and full_s else None, "size_ratio": size_ratio}
+
+
+def render_stories(results: list[dict]) -> list[str]:
+    """One table per daily story: each day's delta, time, share of the full build, memory and sizes."""
+    L = []
+    for r in results:
+        if not r.get("story"):
+            continue
+        fig, fresh = story_figures(r), r["story"].get("fresh") or {}
+        L += [f"**{r['preset']} / {r['engine']}**: {fig['days']} daily runs; the full refresh of the same files "
+              f"afterwards took {_num(fresh.get('seconds'))} s (load {fresh.get('load_avg_mean')}) and left a working file "
+              f"of {_num((fresh.get('working_bytes') or 0) / 2**20, '{:,.0f}')} MiB and a published file of "
+              f"{_num((fresh.get('published_bytes') or 0) / 2**20, '{:,.0f}')} MiB. Mean daily run "
+              f"{_num(fig['mean_seconds'])} s = {_num(fig['mean_share'] and 100 * fig['mean_share'])} % of it; the last "
+              f"day's working file is {_num(fig['size_ratio'], '{:.2f}')}x its size.", "",
+              "| day | new events / orders (late) / status changes | s | share of full | peak GiB | working MiB | published MiB | compacted | load |",
+              "|---:|---|---:|---:|---:|---:|---:|---|---|"]
+        for i, d in enumerate(r["story"]["days"], 1):
+            dl = d.get("delta") or {}
+            share = d["seconds"] / fig["full_seconds"] if fig["full_seconds"] else None
+            L.append(f"| {i} | {dl.get('events')} / {dl.get('orders')} ({dl.get('late_orders')}) / {dl.get('status_changes')} | "
+                     f"{_num(d['seconds'])}{'' if d['returncode'] == 0 else ' (failed)'} | {_num(share and 100 * share, '{:.1f} %')} | "
+                     f"{_num(d.get('peak_rss_gib'), '{:.2f}')} | {_num((d.get('working_bytes') or 0) / 2**20, '{:,.0f}')} | "
+                     f"{_num((d.get('published_bytes') or 0) / 2**20, '{:,.0f}')} | {'yes' if d.get('compacted') else ''} | "
+                     f"{d.get('load_avg_mean')} / {d.get('load_avg_max')} |")
+        L.append("")
+        prev = r.get("previous")
+        if prev:
+            L += [f"The previous design ({prev['ref']}, {prev['commit']}) on the same data in the same session: full "
+                  f"build {_num(prev['full']['seconds'])} s (this design {_num(r['full']['seconds'])} s), daily run "
+                  f"(day 1) {_num(prev['daily']['seconds'])} s (this design {_num(r['story']['days'][0]['seconds'])} s), "
+                  f"one file of {_num((prev.get('db_bytes') or 0) / 2**20, '{:,.0f}')} MiB after the full build "
+                  f"(this design: working {_num((r.get('working_bytes') or 0) / 2**20, '{:,.0f}')} MiB + published "
+                  f"{_num((r.get('published_bytes') or 0) / 2**20, '{:,.0f}')} MiB).", ""]
+    return L
 
 
 def render(results_dir: Path, report: Path) -> str:
@@ -760,6 +918,13 @@ def render(results_dir: Path, report: Path) -> str:
                  f"{_num(inc.get('seconds')) if inc else 'not run'} | {_num(share and 100 * share, '{:.1f} %')} | {_num(rf.get('dbt_over_raw'), '{:.2f}')} | "
                  f"{_num(peak, '{:.2f}')} | {_num(ratio, '{:.2f}')} | {f.get('load_avg_mean')} / {f.get('load_avg_max')} | "
                  f"{'; '.join(status) or 'ok'} |")
+    stories = render_stories(results)
+    if stories:
+        L += ["", "## Daily stories", "",
+              "`--story-days N`: after the full build, N daily runs, each after one more day of data (a new part",
+              "file per table, late orders in the first month, an order file rewritten with status changes), then a",
+              "full refresh of the same files into a new database. Sizes: the published file (the marts) and the",
+              "working file (every model) beside it.", ""] + stories
     L += ["", "## Goals", "", "| goal | target | measured | |", "|---|---|---|---|"]
     L += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in goals(results)]
     L += ["", "## Runs", "",
@@ -814,6 +979,12 @@ def main(argv=None) -> int:
                     help="Spark: the full build only (a Spark run of the 10M preset costs tens of minutes)")
     ap.add_argument("--no-raw-floor", action="store_true",
                     help="skip the raw-SQL floor (it costs about as long as the full build itself)")
+    ap.add_argument("--story-days", type=int, default=0,
+                    help="DuckDB: after the incremental run, a daily story of this many days (each a new day of "
+                         "data and a build), then a full refresh of the same files to compare with")
+    ap.add_argument("--previous", metavar="GIT_REF",
+                    help="DuckDB: also a full build and one daily run of the project at GIT_REF (the previous "
+                         "design), on the same data, in a git worktree")
     args = ap.parse_args(argv)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if set(engines) - {"duckdb", "postgres", "spark"}:
@@ -830,7 +1001,10 @@ def main(argv=None) -> int:
         for engine in engines:
             work = root / name / engine
             if engine == "duckdb":
-                res = bench_duckdb(name, data, work, args.threads, full_refresh, raw=not args.no_raw_floor)
+                res = bench_duckdb(name, data, work, args.threads, full_refresh, raw=not args.no_raw_floor,
+                                   story_days=args.story_days)
+                if args.previous:
+                    res["previous"] = bench_previous(args.previous, name, data, work, args.threads)
             elif engine == "spark":
                 res = bench_spark(name, data, work, args.threads, full_refresh, incremental=not args.no_incremental)
             else:

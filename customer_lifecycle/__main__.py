@@ -44,20 +44,20 @@ def _target() -> str:
 def cmd_build(args: argparse.Namespace) -> int:
     if _target() != "duckdb":
         return _build_steps(args, {}, daily=not args.full_refresh and _built_before())
-    # DuckDB: build a copy of the published file and put it in place only when dbt succeeded
-    # (docs block `publishing`; customer_lifecycle/publish.py).
+    # DuckDB: build the working file in place and publish its marts as a new file renamed into
+    # place only when dbt succeeded (docs block `publishing`; customer_lifecycle/publish.py).
     published = _duckdb_path()
     published.parent.mkdir(parents=True, exist_ok=True)
     try:
         with publish.one_build_at_a_time(published):
-            daily = published.exists() and not args.full_refresh
-            building = publish.prepare(published, fresh=args.full_refresh)
+            working = publish.prepare(published, fresh=args.full_refresh)
             try:
-                code = _build_steps(args, {"LIFECYCLE_DUCKDB_PATH": str(building)}, daily=daily)
+                code = _build_steps(args, {"LIFECYCLE_DUCKDB_PATH": str(working)}, daily=working.exists())
                 if code == 0:
-                    publish.publish(building, published)
+                    publish.publish(working, published)
+                    publish.compact(working)
             finally:
-                publish.discard(building)
+                publish.discard(published)
     except publish.WarehouseBusy as busy:
         print(busy, file=sys.stderr)
         return 1

@@ -111,8 +111,8 @@ def _extra_sections(con) -> list[str]:
         ).fetchall()
         lines = [f"  {'stage':16} {'persons':>8} {'customers':>10}"]
         lines += [f"  {stage:16} {persons:>8} {customers:>10}" for stage, persons, customers in rows]
-        as_of = _relation(con, "int_as_of_date")
-        day = con.sql(f"select as_of_date from {as_of}").fetchall()[0][0] if as_of else "?"
+        record = _relation(con, "fct_build_record")  # published with the marts, as of the same day
+        day = con.sql(f"select max(as_of_date) from {record}").fetchall()[0][0] if record else "?"
         sections.append(f"Current lifecycle stage as of {day} (persons include anonymous visitors):\n"
                         + "\n".join(lines))
     return sections

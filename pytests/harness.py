@@ -21,6 +21,7 @@ import duckdb
 
 from customer_lifecycle.dbt_runner import run_dbt
 from customer_lifecycle.loader import load_into_postgres
+from customer_lifecycle.publish import working_path
 from customer_lifecycle.pgserver import PostgresServer, PostgresUnavailable, ThrowawayPostgres, stop_recorded_server
 
 from .dbt_forkserver import ForkServer
@@ -135,6 +136,13 @@ class Build:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    @property
+    def duckdb_file(self) -> str:
+        """The DuckDB file holding every model: the working file of a `python -m customer_lifecycle
+        build` (its published file holds the marts only), else the file dbt wrote in place."""
+        working = working_path(Path(self.env["LIFECYCLE_DUCKDB_PATH"]))
+        return str(working if working.exists() else self.env["LIFECYCLE_DUCKDB_PATH"])
+
     def relation(self, model: str) -> str:
         if not self._relations:
             manifest = json.loads((self.work_dir / "target" / "manifest.json").read_text())
@@ -152,7 +160,7 @@ class Build:
             if rows is None:
                 rows = spark_process(self.env).query(sql)
         elif self.engine == "duckdb":
-            con = duckdb.connect(self.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+            con = duckdb.connect(self.duckdb_file, read_only=True)
             try:
                 rows = con.sql(sql).fetchall()
             finally:

@@ -217,7 +217,7 @@ def test_the_same_data_builds_byte_identical_marts(tmp_path, demo_builds):
         rows = []
         select = BUILD_RECORD_DATA if model == "fct_build_record" else "*"
         for b in (first, second):
-            con = duckdb.connect(b.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+            con = duckdb.connect(b.duckdb_file, read_only=True)
             try:
                 rows.append(con.sql(f"select {select} from {b.relation(model)} order by all").fetchall())
             finally:

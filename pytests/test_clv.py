@@ -44,7 +44,7 @@ def frame(b, sql: str) -> pd.DataFrame:
     """A query of a build as a DataFrame; `{{ model }}` placeholders become the model's relation."""
     sql = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: b.relation(m.group(1)), sql)
     if b.engine == "duckdb":
-        con = duckdb.connect(b.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+        con = duckdb.connect(b.duckdb_file, read_only=True)
         try:
             return con.sql(sql).df()
         finally:
@@ -309,7 +309,7 @@ def test_same_customer_value_on_duckdb_and_postgres(demo_builds, pg_fitted):
     """The DuckDB fit written into PostgreSQL's fit table (the same parameters on both), the
     PostgreSQL models rebuilt: scores within 1e-6, the rest exactly equal."""
     duck, pg = demo_builds("duckdb"), pg_fitted
-    con = duckdb.connect(duck.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+    con = duckdb.connect(duck.duckdb_file, read_only=True)
     try:
         fits = con.sql(f"select * from {duck.relation('int_clv__model_fits')}").df()
     finally:

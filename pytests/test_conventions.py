@@ -46,7 +46,7 @@ def test_models_are_named_after_their_layer(models):
 
 
 def test_every_model_and_column_is_described(models, demo):
-    con = duckdb.connect(demo.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+    con = duckdb.connect(demo.duckdb_file, read_only=True)
     try:
         for model in models:
             assert model["description"].strip(), f"{model['name']} has no description"

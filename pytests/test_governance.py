@@ -132,7 +132,7 @@ def test_descriptions_reach_duckdb_as_comments(demo_builds):
     demo = demo_builds("duckdb")
     manifest = json.loads((demo.work_dir / "target" / "manifest.json").read_text())
     mart = next(n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == "fct_kpis_monthly")
-    con = duckdb.connect(demo.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+    con = duckdb.connect(demo.duckdb_file, read_only=True)
     try:
         table_comment = con.sql("select comment from duckdb_tables() where schema_name = ? and table_name = ?",
                                 params=[mart["schema"], mart["alias"]]).fetchall()
@@ -153,7 +153,7 @@ def test_every_mart_description_has_an_example_query_that_runs(demo_builds):
     marts = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"
              and n["package_name"] == "customer_lifecycle" and n["original_file_path"].startswith("models/marts/")]
     assert {m["schema"] for m in marts} == {"main_marts"}
-    con = duckdb.connect(demo.env["LIFECYCLE_DUCKDB_PATH"], read_only=True)
+    con = duckdb.connect(demo.duckdb_file, read_only=True)
     try:
         for mart in marts:
             queries = re.findall(r"```sql\n(.*?)```", mart["description"], re.S)

@@ -403,7 +403,7 @@ def test_an_incremental_run_tests_the_rows_it_wrote(tmp_path):
     assert first.ok, first.output[-5000:]
     model = "int_lifecycle__stage_checkpoints"
     relation = first.relation(model)
-    with duckdb.connect(first.env["LIFECYCLE_DUCKDB_PATH"]) as con:
+    with duckdb.connect(first.duckdb_file) as con:
         person = con.execute(f"select min(person_id) from {relation}").fetchone()[0]
         assert person is not None  # the tiny fixture's customers with orders have checkpoints
         con.execute(f"update {relation} set stage = null where person_id = ?", [person])

@@ -305,7 +305,7 @@ def expected_churn(spells: dict, as_of: date) -> dict:
 
 def check_churn(b):
     as_of = as_of_date(b)
-    expected = expected_churn(stage_history(b.env["LIFECYCLE_DUCKDB_PATH"]), as_of)
+    expected = expected_churn(stage_history(b.duckdb_file), as_of)
     got = {row[0]: tuple(row[1:]) for row in b.query("""
         select churn_month, active_at_start, new_customers, retained_customers, churned_customers,
                reactivated_customers, active_at_end

@@ -31,7 +31,7 @@ def current_counts(b):
 def test_history_matches_the_python_reference_person_by_person(demo_builds):
     demo = demo_builds("duckdb")
     sql = history_of(demo)
-    reference = stage_history(demo.env["LIFECYCLE_DUCKDB_PATH"])
+    reference = stage_history(demo.duckdb_file)
     assert len(sql) > 1000  # the demo has thousands of spells: the comparison is not vacuous
     assert len({s for _, s in sql.values()}) == 8, "every stage occurs in the demo data"
     missing = sorted(set(reference) - set(sql))[:5]
@@ -73,7 +73,7 @@ def test_other_settings_move_stage_counts_the_way_the_rules_say(demo_builds, str
 
 
 def test_other_settings_match_the_python_reference(stricter_build):
-    reference = stage_history(stricter_build.env["LIFECYCLE_DUCKDB_PATH"], at_risk_after_days=30,
+    reference = stage_history(stricter_build.duckdb_file, at_risk_after_days=30,
                               churn_after_days=60, loyalty_min_orders=2)
     assert history_of(stricter_build) == reference
 
@@ -83,5 +83,5 @@ def test_an_earlier_as_of_date_ignores_later_facts(tmp_path):
     assert b.ok, b.output[-5000:]
     assert b.query("select as_of_date from {{ int_as_of_date }}") == [(date(2025, 9, 30),)]
     assert b.query("select max(valid_from) from {{ fct_lifecycle_stage_history }}")[0][0] <= date(2025, 9, 30)
-    reference = stage_history(b.env["LIFECYCLE_DUCKDB_PATH"], as_of=date(2025, 9, 30))
+    reference = stage_history(b.duckdb_file, as_of=date(2025, 9, 30))
     assert history_of(b) == reference

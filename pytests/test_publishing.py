@@ -20,8 +20,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from .harness import (DIRTY_DATA_VARS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR, WITHOUT_UNIT_TESTS, build,
-                      model_names)
+from customer_lifecycle.publish import working_path
+
+from .harness import (BUILD_RECORD_DATA, DIRTY_DATA_VARS, FIXTURES, PINNED_MAX_VALID_AT, PROJECT_DIR,
+                      WITHOUT_UNIT_TESTS, Build, assert_same_tables, build, model_names)
+from .test_loads import two_loads
 
 # Build A publishes the tiny fixture as of its last day (2025-03-07, README of the fixture);
 # build B is the same data as of an earlier day, so every stage-dependent mart would change.
@@ -189,33 +192,67 @@ def small_disk(where: Path, size: int):
 
 
 def test_duckdb_a_full_disk_is_one_line_naming_the_path_and_publishes_nothing(duck, tmp_path):
-    """On a disk with room for the published file and 256 KB more: the copy an incremental build
-    starts with does not fit, nor does a full refresh (which builds a new file of several MB), nor
-    dbt's own files when the project's target/ and logs/ are on that disk too (dbt then prints a
-    Python traceback for every log message it cannot write). Each stops with one line, the last,
-    that names the folder and the space (needed for the copy, written by the build), and no
-    traceback; the published file is as it was and no building file is left."""
+    """On a disk with room for the published file, the working file and 256 KB more: a daily build
+    (as of another day, so it rewrites its tables) does not fit. Then, with the working file's room
+    taken by another file, a full refresh (which starts a new working file of several MB) does not
+    fit either, nor do dbt's own files when the project's target/ and logs/ are on that disk too
+    (dbt then prints a Python traceback for every log message it cannot write). Each stops with one
+    line, the last, that names the folder and the space the build had written, and no traceback;
+    the published file is as it was and no building file is left."""
     work_dir, env, published = duck
-    size = published.stat().st_size
+    working = working_path(published)
+    size = published.stat().st_size + working.stat().st_size
     with small_disk(tmp_path / "disk", size + 256 * 1024) as disk:
         on_disk = disk / published.name
         shutil.copyfile(published, on_disk)
+        working_path(on_disk).parent.mkdir()
+        shutil.copyfile(working, working_path(on_disk))
         before = sha256(on_disk)
         small_env = {**env, "LIFECYCLE_DUCKDB_PATH": str(on_disk)}
-        written = r"the build had written [\d.]+ (bytes|KB|MB) to .* when it stopped"
-        for extra, dbt_files, said in [([], work_dir, r"copying the published file needs (\d+\.\d) MB"),
-                                       (["--full-refresh"], work_dir, written),
-                                       (["--full-refresh"], disk, written)]:
+        said = r"the build had written [\d.]+ (bytes|KB|MB) to .* when it stopped"
+        for extra, dbt_files in [([], work_dir), (["--full-refresh"], work_dir), (["--full-refresh"], disk)]:
+            if extra and working_path(on_disk).exists():
+                working_path(on_disk).unlink()
+                (disk / "another file").write_bytes(b"\0" * working.stat().st_size)
             code, output = run_to_end(cli(["build", *extra, "--vars", json.dumps(VARS_B)], small_env, dbt_files))
             assert code == 1, output[-3000:]
             assert "Traceback" not in output and "Logging error" not in output, output[-3000:]
             # The command's last line (dbt's own errors, if it ran, come before it).
             last = output.strip().splitlines()[-1]
-            assert last.startswith(f"No space left on device in {disk}: ") and re.search(said, last), output[-3000:]
-            if not extra:  # the copy needs the published file's size (MB to one decimal)
-                assert float(re.search(said, last).group(1)) == round(size / 2**20, 1)
+            assert last.startswith(f"No space left on device in {disk}") and re.search(said, last), output[-3000:]
             assert sha256(on_disk) == before
             assert not list(disk.glob("*.building*"))
+
+
+def test_duckdb_a_daily_run_killed_mid_way_then_run_again_equals_a_full_refresh(tmp_path):
+    """The working file is updated in place: kill -9 a daily run (a new load of orders,
+    test_loads.LATER_ORDERS) once it has written an incremental model. The published file stays as
+    it was; the next run publishes marts equal to a full refresh of the same files."""
+    data, later = two_loads(tmp_path)
+    held_back = tmp_path / later.name
+    later.rename(held_back)  # the first build sees the first load only
+    # The data tests are not what this test is about: left out, the builds are shorter.
+    env = {"LIFECYCLE_TARGET": "duckdb", "LIFECYCLE_DATA_DIR": str(data), "LIFECYCLE_RAW_SCHEMA": "",
+           "DBT_EXCLUDE_RESOURCE_TYPES": "unit_test test"}
+    daily = {**env, "LIFECYCLE_DUCKDB_PATH": str(tmp_path / "daily" / "lifecycle.duckdb")}
+    code, output = run_to_end(cli(["build", "--vars", json.dumps(VARS_A)], daily, tmp_path / "daily"))
+    assert code == 0, output[-3000:]
+    published = Path(daily["LIFECYCLE_DUCKDB_PATH"])
+    before = sha256(published)
+    held_back.rename(later)  # the new load arrives (its modification time is the later one)
+    kill_when(cli(["build", "--vars", json.dumps(VARS_A)], daily, tmp_path / "daily"), r"OK created sql incremental model ")
+    assert sha256(published) == before
+    code, output = run_to_end(cli(["build", "--vars", json.dumps(VARS_A)], daily, tmp_path / "daily"))
+    assert code == 0, output[-3000:]
+    fresh = {**env, "LIFECYCLE_DUCKDB_PATH": str(tmp_path / "fresh" / "lifecycle.duckdb")}
+    code, output = run_to_end(cli(["build", "--full-refresh", "--vars", json.dumps(VARS_A)], fresh, tmp_path / "fresh"))
+    assert code == 0, output[-3000:]
+    builds = [Build("duckdb", tmp_path / name, e, "", 0) for name, e in (("daily", daily), ("fresh", fresh))]
+    marts = [m for m in PUBLISHED if m != "fct_build_record"]
+    assert_same_tables(*builds, marts)
+    assert_same_tables(*builds, ["fct_build_record"], columns={"fct_build_record": BUILD_RECORD_DATA})
+    # The new load is in: O1 is returned (the later load's row wins, test_loads).
+    assert builds[0].query("select status from {{ fct_orders }} where order_id = 'O1'") == [("returned",)]
 
 
 # PostgreSQL ------------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_a_quarantine_that_swallows_a_table_warns_then_fails_naming_it(tiny_buil
     the raw files' row counts, not from the build."""
     b = tiny_builds("duckdb")
     copy = tmp_path / "tiny-copy.duckdb"
-    shutil.copyfile(b.env["LIFECYCLE_DUCKDB_PATH"], copy)
+    shutil.copyfile(b.duckdb_file, copy)
     result = run_dbt(["test", "--select", "test_name:quarantine_share", "--vars", json.dumps(pinned_vars(None))],
                      env={**b.env, "LIFECYCLE_DUCKDB_PATH": str(copy)}, work_dir=tmp_path, check=False)
     quarantined = Counter(t for t, _, _ in expected_quarantine().elements())

@@ -1,9 +1,9 @@
 {#-
     Publishing (docs block `publishing`): readers see the marts of the last build that finished
     well, all from that one build, with fct_build_record saying which build it was.
-    - DuckDB: `python -m customer_lifecycle build` builds a copy of the published warehouse file
-      and renames it over the published file only after dbt succeeded (customer_lifecycle/
-      publish.py). A plain `dbt build` writes the file in place.
+    - DuckDB: `python -m customer_lifecycle build` runs dbt on a working file updated in place
+      and, only after dbt succeeded, copies the marts into a new file that it renames over the
+      published file (customer_lifecycle/publish.py). A plain `dbt build` writes the file in place.
     - PostgreSQL: dbt builds the marts in <schema>_marts_build; at the end of a dbt invocation in
       which fct_build_record was built and nothing failed, publish_marts copies every mart into
       <schema>_marts in one transaction (on-run-end).
