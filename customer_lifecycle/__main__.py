@@ -4,6 +4,7 @@
   build       dbt build with the current environment (own data: LIFECYCLE_DATA_DIR / LIFECYCLE_RAW_SCHEMA);
               incremental when the tables exist, --full-refresh rebuilds everything
   summary     print the summary of an existing DuckDB build
+  compact     rewrite the DuckDB build's working file without its free blocks
   load-files  copy a directory of raw files into PostgreSQL tables (for LIFECYCLE_RAW_SCHEMA)
   fit-clv     refit the customer-value models of a PostgreSQL or Spark build and rebuild the models that
               use them (`build` already fits them on every engine)
@@ -123,6 +124,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for name in ("LIFECYCLE_DATA_DIR", "LIFECYCLE_RAW_SCHEMA", "LIFECYCLE_TARGET"):
         os.environ.pop(name, None)
     return cmd_build(args)
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    """Compact the working file of the DuckDB build now, whatever share of it is free."""
+    published = _duckdb_path()
+    working = publish.working_path(published)
+    if not working.exists():
+        print(f"No working file to compact: {working} does not exist (build first).", file=sys.stderr)
+        return 1
+    try:
+        with publish.one_build_at_a_time(published):
+            if not publish.compact(working, most_free=0):
+                print(f"The working file {working} has no free blocks: nothing to compact.")
+    except publish.WarehouseBusy as busy:
+        print(busy, file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -321,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--full-refresh", action="store_true",
                        help="rebuild every table from the raw data instead of updating the persons that changed")
         p.set_defaults(func=func)
+    p = sub.add_parser("compact", help="rewrite the DuckDB build's working file without its free blocks "
+                                       "(a build does it when a third of the file is free)")
+    p.set_defaults(func=cmd_compact)
     p = sub.add_parser("summary")
     p.add_argument("--tables", action="store_true", help="also list every table with its row count")
     p.set_defaults(func=cmd_summary)

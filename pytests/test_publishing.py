@@ -175,6 +175,40 @@ def test_duckdb_reader_keeps_its_build_while_a_new_one_is_published(duck):
     assert not list(work_dir.glob("*.building*"))
 
 
+def test_duckdb_compact_rewrites_the_working_file_without_its_free_blocks(duck):
+    """Free blocks in the middle of the working file, as a run's rebuilt tables leave them (here a
+    table dropped before another, which stays until the end of the test); `compact` copies the
+    database into a new file: no free block, the same tables and rows, and the published file
+    untouched."""
+    work_dir, env, published = duck
+    working = working_path(published)
+    with duckdb.connect(str(working)) as con:
+        con.execute("create table main.dropped as select range as n, md5(range::varchar) as h from range(300000)")
+        con.execute("create table main.kept as select range as n from range(10)")
+        con.execute("drop table main.dropped")
+        con.execute("checkpoint")
+
+    def state() -> tuple[int, dict]:
+        con = duckdb.connect(str(working), read_only=True)
+        try:
+            free = con.execute("pragma database_size").fetchone()[5]
+            tables = {(s, t): con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
+                      for s, t in con.execute("select schema_name, table_name from duckdb_tables()").fetchall()}
+            return free, tables
+        finally:
+            con.close()
+
+    free, tables = state()
+    assert free > 0
+    size, published_before = working.stat().st_size, sha256(published)
+    code, output = run_to_end(cli(["compact"], env, work_dir))
+    assert code == 0 and f"Compacted the working file {working}" in output, output
+    assert state() == (0, tables)
+    assert working.stat().st_size < size and sha256(published) == published_before
+    with duckdb.connect(str(working)) as con:
+        con.execute("drop table main.kept")
+
+
 @contextlib.contextmanager
 def small_disk(where: Path, size: int):
     """A disk of `size` bytes mounted at `where` (a tmpfs: needs root, which CI's machine has)."""
