@@ -53,7 +53,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         with publish.one_build_at_a_time(published):
             working = publish.prepare(published, fresh=args.full_refresh)
             try:
-                code = _build_steps(args, {"LIFECYCLE_DUCKDB_PATH": str(working)}, daily=working.exists())
+                env = {"LIFECYCLE_DUCKDB_PATH": str(working), **publish.raw_attachment(published)}
+                code = _build_steps(args, env, daily=working.exists())
                 if code == 0:
                     publish.publish(working, published)
                     publish.compact(working)

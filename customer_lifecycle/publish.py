@@ -167,13 +167,62 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _published_relations(con, catalog: str) -> list[tuple[str, str, str | None, str | None]]:
-    """(schema, name, create statement or None for a view, comment) of what readers read: every
-    relation in the schema of fct_build_record (the marts), and READER_TABLES wherever they are."""
+def _marts_schema(con, catalog: str) -> str:
     marts = con.execute("select schema_name from duckdb_tables() where database_name = ? "
                         "and table_name = 'fct_build_record'", [catalog]).fetchall()
     if len(marts) != 1:
         raise RuntimeError(f"the build left {len(marts)} tables fct_build_record in its working file, not one")
+    return marts[0][0]
+
+
+def _kept_tables(con, previous: str, catalog: str) -> list[tuple[str, str, str, str | None]]:
+    """(schema, name, create statement, comment) of the previous published file's own tables: those
+    in a schema the build does not write (none of the working file's), e.g. raw tables a loader
+    keeps there. A new published file carries them over; views are not, and the build says so."""
+    query = """
+        select {what} from {relations}
+        where database_name = $previous and schema_name not in (
+            select schema_name from duckdb_schemas() where database_name = $catalog){internal}
+        order by 1
+    """
+    kept = con.execute(query.format(what="schema_name, table_name, sql, comment", relations="duckdb_tables()",
+                                    internal=""), {"previous": previous, "catalog": catalog}).fetchall()
+    views = con.execute(query.format(what="schema_name || '.' || view_name", relations="duckdb_views()",
+                                     internal=" and not internal"), {"previous": previous, "catalog": catalog}).fetchall()
+    if views:
+        print(f"Not carried over into the new published file (views are not): {', '.join(v for (v,) in views)}",
+              file=sys.stderr)
+    return kept
+
+
+def _schemas(published: Path) -> list[str]:
+    """The schemas holding tables in the published file ([] when there is none)."""
+    if not published.exists():
+        return []
+    import duckdb
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        return [schema for (schema,) in con.execute("select distinct schema_name from duckdb_tables()").fetchall()]
+    finally:
+        con.close()
+
+
+def raw_attachment(published: Path) -> dict[str, str]:
+    """The environment that lets dbt read raw tables kept in the published file (warehouse mode:
+    LIFECYCLE_RAW_SCHEMA names a schema of it): the file attached read-only (profiles.yml) as
+    <name>__published, which becomes the raw tables' database. Empty otherwise."""
+    raw_schema = os.environ.get("LIFECYCLE_RAW_SCHEMA", "")
+    if not raw_schema or os.environ.get("LIFECYCLE_RAW_DATABASE") or raw_schema not in _schemas(published):
+        return {}
+    alias = published.name.split(".")[0] + "__published"
+    attach = [{"path": str(published), "alias": alias, "read_only": True}]
+    return {"LIFECYCLE_DUCKDB_ATTACH": repr(attach), "LIFECYCLE_RAW_DATABASE": alias}
+
+
+def _published_relations(con, catalog: str) -> list[tuple[str, str, str | None, str | None]]:
+    """(schema, name, create statement or None for a view, comment) of what readers read: every
+    relation in the schema of fct_build_record (the marts), and READER_TABLES wherever they are."""
     return con.execute(
         """
         select schema_name, table_name, sql, comment from duckdb_tables()
@@ -182,7 +231,7 @@ def _published_relations(con, catalog: str) -> list[tuple[str, str, str | None, 
         select schema_name, view_name, null, comment from duckdb_views()
         where database_name = $catalog and not internal and (schema_name = $marts or view_name in $readers)
         order by 1, 2
-        """, {"catalog": catalog, "marts": marts[0][0], "readers": list(READER_TABLES)}).fetchall()
+        """, {"catalog": catalog, "marts": _marts_schema(con, catalog), "readers": list(READER_TABLES)}).fetchall()
 
 
 def _copy_relation(con, catalog: str, into: str, schema: str, name: str, create: str | None,
@@ -206,9 +255,10 @@ def _copy_relation(con, catalog: str, into: str, schema: str, name: str, create:
 
 def publish(working: Path, published: Path) -> None:
     """Make the finished build's marts the published file: copy them (and READER_TABLES) from the
-    working file into a new file beside the published one, checkpoint it (no write-ahead log left
-    beside it), flush it to disk and rename it over the published file. Only the marts are copied,
-    not the staging and intermediate state, which stays in the working file."""
+    working file into a new file beside the published one, with the previous published file's own
+    tables (_kept_tables), checkpoint it (no write-ahead log left beside it), flush it to disk and
+    rename it over the published file. Only the marts are copied, not the staging and intermediate
+    state, which stays in the working file."""
     import duckdb
 
     building = building_path(published)
@@ -222,10 +272,17 @@ def publish(working: Path, published: Path) -> None:
             con.execute(f"attach {_literal(str(building))} as {_quoted(into)}")
             con.execute(f"use {_quoted(into)}")
             relations = _published_relations(con, catalog)
-            for schema in sorted({r[0] for r in relations}):
+            kept = []
+            if published.exists():
+                previous = catalog + "__previous"
+                con.execute(f"attach {_literal(str(published))} as {_quoted(previous)} (read_only)")
+                kept = [(previous, *table) for table in _kept_tables(con, previous, catalog)]
+            for schema in sorted({r[0] for r in relations} | {k[1] for k in kept}):
                 con.execute(f"create schema if not exists {_quoted(into, schema)}")
             for relation in relations:
                 _copy_relation(con, catalog, into, *relation)
+            for source, *table in kept:
+                _copy_relation(con, source, into, *table)
             con.execute(f"checkpoint {_quoted(into)}")
         finally:
             con.close()
