@@ -761,6 +761,14 @@ def bench_spark(name: str, data: Path, work: Path, threads: int, full_refresh: b
 # --------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------
+def commit() -> str:
+    """The commit of the project measured (its short hash, with + when the tree has changes)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results",
+                            ":!BENCHMARKS.md"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    return head + ("+" if dirty else "")
+
+
 def machine() -> dict:
     cpu = ""
     try:
@@ -948,7 +956,9 @@ def render(results_dir: Path, report: Path) -> str:
         if inc.get("load_avg_mean") is not None:
             details.append(f"incremental load {inc['load_avg_mean']} / {inc['load_avg_max']}")
         gen = r.get("generator", {})
-        L.append(f"| {r['preset']} | {r['engine']} | {r['date']} | {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB | "
+        if r.get("note"):
+            details.append(r["note"])
+        L.append(f"| {r['preset']} | {r['engine']} | {r['date']}{' (' + r['commit'] + ')' if r.get('commit') else ''} | {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB | "
                  f"{m['duckdb']} / {m['dbt_core']} / {m['dbt_duckdb']} | {r.get('threads')} | "
                  f"`{gen.get('preset')}` customers {gen.get('customers') or 'default'}, seed {gen.get('seed')}, "
                  f"{(r.get('input_bytes') or 0) / 2**20:,.0f} MiB | {'; '.join(details)} |")
@@ -1014,7 +1024,7 @@ def main(argv=None) -> int:
                         "generator": {"preset": preset, "customers": customers, "seed": args.seed,
                                       "run": gen},
                         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                        "machine": info, "threads": args.threads,
+                        "machine": info, "threads": args.threads, "commit": commit(),
                         "duckdb_memory_limit": os.environ.get("LIFECYCLE_DUCKDB_MEMORY_LIMIT", "12GB")})
             out = results_dir / f"{name}-{engine}.json"
             out.write_text(json.dumps(res, indent=1) + "\n")

@@ -136,7 +136,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
         return 1
     try:
         with publish.one_build_at_a_time(published):
-            if not publish.compact(working, most_free=0):
+            if not publish.compact(working, most_free=0, min_free_bytes=0):
                 print(f"The working file {working} has no free blocks: nothing to compact.")
     except publish.WarehouseBusy as busy:
         print(busy, file=sys.stderr)
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="rebuild every table from the raw data instead of updating the persons that changed")
         p.set_defaults(func=func)
     p = sub.add_parser("compact", help="rewrite the DuckDB build's working file without its free blocks "
-                                       "(a build does it when a third of the file is free)")
+                                       "(a build does it when a third of the file, over 256 MB, is free)")
     p.set_defaults(func=cmd_compact)
     p = sub.add_parser("summary")
     p.add_argument("--tables", action="store_true", help="also list every table with its row count")

@@ -31,6 +31,9 @@ READER_TABLES = ("stg_shop__quarantined_rows", "stg_shop__loads")
 # that (a third free); `python -m customer_lifecycle compact` compacts on demand (DECISIONLOG
 # "Publishing").
 COMPACT_ABOVE_FREE = 1 / 3
+# ... and only when that is more than this many bytes: a small file (the demo's is about 20 MB) is
+# not worth a copy of itself.
+COMPACT_MIN_FREE_BYTES = 256 * 2**20
 
 
 class WarehouseBusy(RuntimeError):
@@ -302,19 +305,20 @@ def publish(working: Path, published: Path) -> None:
         os.close(directory)
 
 
-def compact(working: Path, most_free: float = COMPACT_ABOVE_FREE) -> bool:
-    """Rewrite the working file when more than `most_free` of its blocks are free (tables that
-    each run rebuilds leave their old blocks free, and DuckDB returns a file's free blocks to the
-    disk only at its end): copy the database into a new file and rename it into place. True when
-    it did. A full disk leaves the working file as it was (the copy is removed) and says so."""
+def compact(working: Path, most_free: float = COMPACT_ABOVE_FREE, min_free_bytes: int = COMPACT_MIN_FREE_BYTES) -> bool:
+    """Rewrite the working file when more than `most_free` of its blocks, and more than
+    `min_free_bytes`, are free (tables that each run rebuilds leave their old blocks free, and
+    DuckDB returns a file's free blocks to the disk only at its end): copy the database into a new
+    file and rename it into place. True when it did. A full disk leaves the working file as it was
+    (the copy is removed) and says so."""
     import duckdb
 
     con = duckdb.connect(str(working), read_only=True)
     try:
-        _, _, _, total, _, free, *_ = con.execute("pragma database_size").fetchone()
+        _, _, block_size, total, _, free, *_ = con.execute("pragma database_size").fetchone()
     finally:
         con.close()
-    if not total or free / total <= most_free:
+    if not total or free / total <= most_free or free * block_size <= min_free_bytes:
         return False
     compacted = working.with_name(working.name + ".compacting")
     _remove(compacted)
