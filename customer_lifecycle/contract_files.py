@@ -42,6 +42,7 @@ def base_model(table: dict) -> dict:
     columns += [
         {"name": "row_hash", "description": '{{ doc("row_hash") }}'},
         {"name": "load_id", "description": '{{ doc("load_id") }}'},
+        {"name": "load_version", "description": '{{ doc("load_version") }}'},
         {"name": "raw_row_id", "description": '{{ doc("raw_row_id") }}',
          "data_tests": ["unique", {"not_null": QUARANTINED}]},
         {"name": "row_key", "description": '{{ doc("row_key") }}'},
@@ -51,6 +52,8 @@ def base_model(table: dict) -> dict:
          "data_tests": ["not_null", {"accepted_values": {"arguments": {"values": list(ROW_STATUSES)}}}]},
         {"name": "quarantine_reason", "description": '{{ doc("quarantine_reason") }}',
          "data_tests": [{"accepted_values": {"arguments": {"values": list(contract.REASON_CODES)}}}]},
+        {"name": "staging_settings", "description": '{{ doc("staging_settings") }}'},
+        {"name": "decided_by_invocation_id", "description": '{{ doc("decided_by_invocation_id") }}'},
     ]
     return {
         "name": f"base_shop__{name}",

@@ -1,6 +1,7 @@
 """Loads, which row of a key wins, and the ledger (docs block `raw_loads`), on the tiny fixture;
-then daily runs on the same files (a file delivered again, a file rewritten, files deleted), each
-equal to a full refresh.
+then daily runs on the same files (a file delivered again, a file rewritten, files deleted, a new
+part with a later version, a conflicting key and an orphan, the orphan's parent in a later load),
+each equal to a full refresh, each deciding again only the keys its loads touch.
 
 The tiny fixture's orders arrive in two loads. The later load, hand-written below, brings:
   O1  a new version (status delivered -> returned): the later load's row wins;
@@ -152,6 +153,44 @@ def test_the_later_load_wins_and_the_ledger_accounts_for_every_row(tmp_path):
     assert set(orders) == {"O1", "O2", "O3", "O4"} and orders["O1"][0] == "delivered"
     assert quarantine == expected_quarantine()
     assert again.query("select status from {{ fct_orders }} where order_id = 'O2'") == [("delivered",)]
+
+    # 3. A new part file: O1 returned (a later version), O2 in two different rows (a conflicting
+    #    key), O21 of a customer no load has delivered yet (an orphan). The run decides O1, O2 and
+    #    O21 again and leaves every other row of the table as the last run decided it, except the
+    #    rows held back for a reason outside the table (an orphan, a missing exchange rate), which
+    #    every run decides again (macros/raw/raw_restaging.sql).
+    decided = "select order_id, decided_by_invocation_id from {{ base_shop__orders }} where order_id is not null"
+    before = dict(again.query(decided + " and order_id not in ('O1', 'O2') and coalesce(quarantine_reason, '')"
+                                        " not in ('orphan_reference', 'missing_exchange_rate', 'future_timestamp')"))
+    assert len(before) == 10  # O3, O4 staged; O5-O7, O10, O13-O16 quarantined for what they hold
+    new_part = orders_dir / "d_new.csv"
+    write_orders(new_part, [["O1", "C1", "2025-02-01 10:00:00", "returned", "USD", "100.00"],
+                            ["O2", "C1", "2025-03-01 10:00:00", "delivered", "USD", "50.00"],
+                            ["O2", "C1", "2025-03-01 10:00:00", "delivered", "USD", "55.00"],
+                            ["O21", "C99", "2025-03-02 10:00:00", "placed", "USD", "30.00"]])
+    os.utime(new_part, (1_700_345_600, 1_700_345_600))
+    again = daily_run_equals_a_full_refresh(b, data, tmp_path / "full-3")
+    orders, quarantine = orders_and_quarantine(again)
+    assert set(orders) == {"O1", "O3", "O4"} and orders["O1"][0] == "returned"
+    assert quarantine == expected_quarantine() + Counter({
+        ("orders", "O2", "conflicting_key"): 2, ("orders", "O21", "orphan_reference"): 1,
+        ("order_items", "I2", "orphan_reference"): 1})
+    after = dict(again.query(decided))
+    assert {k: after[k] for k in before} == before
+    assert len({after["O1"], after["O2"], after["O21"]}) == 1 and after["O21"] not in before.values()
+
+    # 4. customers.csv becomes a directory of parts, one of them late with C99: O21's parent
+    #    arrives in a later load, and O21 is staged.
+    (data / "customers").mkdir()
+    (data / "customers.csv").rename(data / "customers" / "a_base.csv")
+    with (data / "customers" / "b_late.csv").open("w", newline="") as fh:
+        csv.writer(fh, lineterminator="\n").writerows([
+            ["customer_id", "email", "signed_up_at", "country", "acquisition_channel"],
+            ["C99", "zoe@example.com", "2025-03-01 09:00:00", "US", "direct"]])
+    again = daily_run_equals_a_full_refresh(b, data, tmp_path / "full-4")
+    orders, quarantine = orders_and_quarantine(again)
+    assert set(orders) == {"O1", "O3", "O4", "O21"}
+    assert ("orders", "O21", "orphan_reference") not in quarantine
 
 
 def test_warehouse_loads_are_the_load_marker_values(pg_server, tmp_path):

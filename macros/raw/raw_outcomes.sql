@@ -1,7 +1,8 @@
 {#-
     The outcome of checked_raw_table (docs block `raw_loads`): every raw row once, with its typed
     columns (output_columns), row_status and quarantine_reason; the raw text of a quarantined row
-    (raw_values, row_key, raw_row_id: a hash of its values and, for identical copies, which copy)
+    (raw_values, row_key, raw_row_id: a hash of its values, its load and, for identical copies in one
+    load, which copy)
     is built for quarantined rows only. Reads the CTE checked.
 -#}
 {% macro raw_outcome_rows(spec, output_columns) -%}
@@ -28,7 +29,7 @@
         {%- for column in output_columns %}
         {{ column }},
         {%- endfor %}
-        {{ dbt.hash(dbt.concat(['raw_values', "'|'", 'cast(copy_number as ' ~ dbt.type_string() ~ ')'])) }} as raw_row_id,
+        {{ dbt.hash(dbt.concat(['raw_values', "'|'", 'load_id', "'|'", 'cast(copy_number as ' ~ dbt.type_string() ~ ')'])) }} as raw_row_id,
         row_key,
         raw_values,
         cast('quarantined' as {{ dbt.type_string() }}) as row_status,
@@ -36,7 +37,7 @@
     from (
         select
             *,
-            row_number() over (partition by raw_values order by quarantine_reason, load_id) as copy_number
+            row_number() over (partition by raw_values, load_id order by quarantine_reason) as copy_number
         from (
             select
                 *,

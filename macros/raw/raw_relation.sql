@@ -5,14 +5,17 @@
                            <raw_database>.<raw_schema>.<table, or its name in vars.raw_table_names>
       neither           -> seeds: the bundled demo seeds raw_<table>
     raw_relation(table) returns a subquery with exactly the contract's columns, all as text, so
-    that staging parses and checks every value the same way whatever the source, and two more:
+    that staging parses and checks every value the same way whatever the source, and three more:
     deleted_mark, the text of the soft-delete column (var raw_deleted_column) where the table has
-    it, else null; and load_id, the load that delivered the row (docs block `raw_loads`):
+    it, else null; load_id, the load that delivered the row (docs block `raw_loads`); and
+    load_version, which tells a load changed in place (a rewritten file) from the one staged:
       files      each file (each part of a table's directory) is a load, named by its path; loads
-                 arrive in order of modification time, then path (located['load_order'])
+                 arrive in order of modification time, then path (located['load_order']); the
+                 version is the modification time and size
       warehouse  the value of the load-marker column (var raw_loaded_at_column) is the load, in its
                  own order; a table without that column is one load, and the build warns
       seeds      each seed is one load, named by its checksum
+    located['loads'] is the relation of the table's loads (load_id, load_version, load_order).
     An optional table that is absent becomes an empty relation with those columns; an absent
     required table or column stops the build with a message that names it.
 -#}
@@ -46,7 +49,8 @@
         {%- set found = adapter.get_relation(database=seed.database, schema=seed.schema, identifier=seed.alias)
             if seed else none -%}
         {%- set load = sql_string('seed raw_' ~ table ~ ' ' ~ seed.checksum.name ~ ':' ~ seed.checksum.checksum[:16]) -%}
-        {{ return({'from': found, 'where': 'seed raw_' ~ table, 'load_id': load} if found else none) }}
+        {{ return({'from': found, 'where': 'seed raw_' ~ table, 'load_id': load, 'loads': single_load(load)}
+            if found else none) }}
     {%- elif mode == 'warehouse' -%}
         {%- set declared = source('shop', table) -%}
         {%- set found = adapter.get_relation(database=declared.database, schema=declared.schema,
@@ -62,7 +66,10 @@
 {% macro warehouse_raw_table(table, found, declared) -%}
     {%- set marker = var('raw_loaded_at_column') -%}
     {%- if marker and marker | lower in raw_columns_present(found) -%}
-        {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': 'cast(' ~ marker ~ ' as ' ~ dbt.type_string() ~ ')'}) }}
+        {%- set load_id = 'cast(' ~ marker ~ ' as ' ~ dbt.type_string() ~ ')' -%}
+        {%- set loads = '(select distinct ' ~ load_id ~ ' as load_id, ' ~ load_id ~ ' as load_version, ' ~ load_id
+            ~ ' as load_order from ' ~ found ~ ')' -%}
+        {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': load_id, 'loads': loads, 'marker': true}) }}
     {%- endif -%}
     {#- Said once, by the table's own base model (other models look the table up too). -#}
     {%- if model.get('name') == 'base_shop__' ~ table -%}
@@ -70,7 +77,12 @@
             ~ " (var raw_loaded_at_column): all its rows count as one load.") -%}
     {%- endif -%}
     {%- set load = sql_string('table ' ~ declared) -%}
-    {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': load}) }}
+    {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': load, 'loads': single_load(load), 'whole': true}) }}
+{%- endmacro %}
+
+{#- The relation of a table delivered as one load (load: its name as a SQL literal). -#}
+{% macro single_load(load) -%}
+    {{ return('(select ' ~ load ~ ' as load_id, ' ~ load ~ ' as load_version, ' ~ load ~ ' as load_order)') }}
 {%- endmacro %}
 
 {% macro locate_raw_file(table) -%}
@@ -90,8 +102,35 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set path, fmt = found[0] -%}
-    {{ return({'from': raw_file_scan(table, path, fmt), 'where': 'file ' ~ path, 'load_id': 'lifecycle_file',
-        'load_order': raw_file_load_order(path)}) }}
+    {{ return(raw_files_located(table, path, fmt)) }}
+{%- endmacro %}
+
+{#- The rows of raw files (path: a file, a glob, or a list of files; fmt: csv or parquet), each
+    with its file as load_id and, on DuckDB, the file's version (modified time and size) as
+    load_version: a file rewritten in place is another load. `loads` is the relation of the
+    loads (load_id, load_version, load_order) the files hold. -#}
+{% macro raw_files_located(table, path, fmt) -%}
+    {%- set loads = raw_file_load_order(path) -%}
+    {%- set scan = raw_file_scan(table, path, fmt) -%}
+    {%- set where = 'file ' ~ (path if path is string else path | join(', ')) -%}
+    {%- if target.type == 'spark' -%}
+        {{ return({'from': scan, 'where': where, 'load_id': 'lifecycle_file', 'load_order': loads, 'loads': loads,
+            'path': path, 'fmt': fmt}) }}
+    {%- endif -%}
+    {%- set versioned -%}
+        (select raw_rows.*, loads.load_version as lifecycle_load_version
+        from {{ scan }} as raw_rows inner join {{ loads }} as loads on raw_rows.lifecycle_file = loads.load_id)
+    {%- endset -%}
+    {{ return({'from': versioned, 'where': where, 'load_id': 'lifecycle_file', 'load_version': 'lifecycle_load_version',
+        'load_order': loads, 'loads': loads, 'path': path, 'fmt': fmt}) }}
+{%- endmacro %}
+
+{#- A file, a glob or a list of files as a DuckDB table function's argument. -#}
+{% macro raw_paths_sql(path) -%}
+    {%- if path is string -%}{{ return(sql_string(path)) }}{%- endif -%}
+    {%- set literals = [] -%}
+    {%- for file in path -%}{%- do literals.append(sql_string(file)) -%}{%- endfor -%}
+    {{ return('[' ~ literals | join(', ') ~ ']') }}
 {%- endmacro %}
 
 {#- The (path, format) candidates that match at least one file. -#}
@@ -147,9 +186,9 @@
     {%- if fmt == 'csv' -%}
         {#- The dialect is fixed (RFC 4180: comma, double quotes, header line, no comment lines) so that
             a malformed file fails, naming the file, instead of being read some other way. -#}
-        {{ return("read_csv(" ~ sql_string(path) ~ ", " ~ raw_csv_options() ~ ", filename = 'lifecycle_file')") }}
+        {{ return("read_csv(" ~ raw_paths_sql(path) ~ ", " ~ raw_csv_options() ~ ", filename = 'lifecycle_file')") }}
     {%- else -%}
-        {{ return("read_parquet(" ~ sql_string(path) ~ ", filename = 'lifecycle_file')") }}
+        {{ return("read_parquet(" ~ raw_paths_sql(path) ~ ", filename = 'lifecycle_file')") }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -166,22 +205,23 @@
     {{ return(view) }}
 {%- endmacro %}
 
-{#- The order of a raw file's loads, as a relation (load_id: the path; load_order: '<modified,
-    UTC>|<path>') from the file listing; it reads names, sizes and times only. -#}
+{#- The loads of raw files, as a relation (load_id: the path; load_version: '<modified, UTC>|<size>';
+    load_order: '<modified, UTC>|<path>') from the file listing; it reads names, sizes and times only. -#}
 {% macro raw_file_load_order(path) -%}
     {{ return(adapter.dispatch('raw_file_load_order', 'customer_lifecycle')(path)) }}
 {%- endmacro %}
 
 {% macro default__raw_file_load_order(path) -%}
     {%- set modified = "strftime(timezone('UTC', last_modified), '%Y-%m-%d %H:%M:%S.%f')" -%}
-    {{ return("(select filename as load_id, " ~ modified ~ " || '|' || filename as load_order from read_blob("
-        ~ sql_string(path) ~ "))") }}
+    {{ return("(select filename as load_id, " ~ modified ~ " || '|' || cast(size as varchar) as load_version, "
+        ~ modified ~ " || '|' || filename as load_order from read_blob(" ~ raw_paths_sql(path) ~ "))") }}
 {%- endmacro %}
 
 {% macro spark__raw_file_load_order(path) -%}
     {%- set file = "regexp_replace(path, '^file:(//)?', '')" -%}
     {%- set modified = "date_format(to_utc_timestamp(modificationTime, current_timezone()), 'yyyy-MM-dd HH:mm:ss.SSSSSS')" -%}
-    {{ return("(select " ~ file ~ " as load_id, " ~ modified ~ " || '|' || " ~ file ~ " as load_order from raw_file_listing)") }}
+    {{ return("(select " ~ file ~ " as load_id, " ~ file ~ " as load_version, " ~ modified ~ " || '|' || " ~ file
+        ~ " as load_order from raw_file_listing)") }}
 {%- endmacro %}
 
 {#- Spark: a temporary view of the rows of a file or glob, as they are written, with the raw files'
@@ -209,8 +249,8 @@
     {%- set located = located or locate_raw_table(table) -%}
     {%- if not execute -%}
         (select 1 as placeholder)
-    {%- elif located is none -%}
-        {%- if spec.get('required') -%}
+    {%- elif located is none or located.get('empty') -%}
+        {%- if located is none and spec.get('required') -%}
             {{ exceptions.raise_compiler_error(raw_missing_message(table)) }}
         {%- endif -%}
         (select
@@ -218,10 +258,11 @@
             cast(null as {{ dbt.type_string() }}) as {{ column }},
             {%- endfor %}
             cast(null as {{ dbt.type_string() }}) as load_id,
+            cast(null as {{ dbt.type_string() }}) as load_version,
             cast(null as {{ dbt.type_string() }}) as deleted_mark
         where 1 = 0)
     {%- else -%}
-        {%- set present = raw_columns_present(located['from']) -%}
+        {%- set present = raw_columns_present(located.get('columns_of', located['from'])) -%}
         {%- set missing = [] -%}
         {%- for column in columns if column not in present -%}{%- do missing.append(column) -%}{%- endfor -%}
         {%- if missing -%}
@@ -234,6 +275,7 @@
             cast({{ column }} as {{ dbt.type_string() }}) as {{ column }},
             {%- endfor %}
             {{ located['load_id'] }} as load_id,
+            {{ located.get('load_version', located['load_id']) }} as load_version,
             {%- set deleted = var('raw_deleted_column') %}
             {%- if deleted and deleted | lower in present %}
             cast({{ deleted }} as {{ dbt.type_string() }}) as deleted_mark
@@ -259,7 +301,7 @@
     {%- if from is string -%}
         {%- set described = run_query('describe select * from ' ~ from) -%}
         {{ return(described.columns[0].values() | map('lower')
-            | reject('equalto', 'lifecycle_file') | list) }}
+            | reject('in', ['lifecycle_file', 'lifecycle_load_version']) | list) }}
     {%- else -%}
         {{ return(adapter.get_columns_in_relation(from) | map(attribute='name') | map('lower') | list) }}
     {%- endif -%}

@@ -23,6 +23,7 @@
         {{ column }} as raw_{{ column }},
         {%- endfor %}
         load_id,
+        load_version,
         deleted_mark
 {%- endmacro %}
 
@@ -50,6 +51,7 @@
         raw_{{ column }},
         {%- endfor %}
         load_id,
+        load_version,
         coalesce(lower(trim(deleted_mark)) in ('true', 't', '1', 'yes'), false) as is_deleted
 {%- endmacro %}
 
@@ -61,7 +63,7 @@
 {%- set key = spec['key'] -%}
 {%- set codes = spec.get('codes', {}) -%}
 {%- set ranges = spec.get('ranges', {}) -%}
-{%- set max_valid_at = var('max_valid_at') or run_started_at.strftime('%Y-%m-%d %H:%M:%S') -%}
+{%- set max_valid_at = raw_max_valid_at() -%}
 {%- set min_valid_at = var('min_valid_at') -%}
 {%- set max_money = var('max_money_amount') | int -%}
         case
@@ -78,12 +80,7 @@
             {%- for column in columns if types[column] in ('money', 'number', 'integer') %}
             when text_{{ column }} is not null and {{ column }} is null then 'unparseable_number'
             {%- endfor %}
-            {%- for column in columns if types[column] == 'timestamp' %}
-            when {{ column }} > cast({{ sql_string(max_valid_at) }} as {{ dbt.type_timestamp() }}) then 'future_timestamp'
-            {%- endfor %}
-            {%- for column in columns if types[column] == 'date' %}
-            when {{ column }} > cast(cast({{ sql_string(max_valid_at) }} as {{ dbt.type_timestamp() }}) as date) then 'future_timestamp'
-            {%- endfor %}
+            when {{ raw_future_values(spec) }} then 'future_timestamp'
             {%- for column in columns if types[column] == 'money' %}
             when {{ column }} < 0 then 'negative_amount'
             {%- endfor %}
@@ -108,4 +105,24 @@
             when {{ column }} not in ({{ sql_string_list(var(vocabulary)) }}) then 'unknown_code'
             {%- endfor %}
         end as row_issue,
+{%- endmacro %}
+
+{#- The latest valid moment: var max_valid_at, else the time the run started. -#}
+{% macro raw_max_valid_at() -%}
+    {{ return(var('max_valid_at') or run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+{%- endmacro %}
+
+{#- True when a timestamp or date of the row lies after raw_max_valid_at() (false, not null,
+    when none does). -#}
+{% macro raw_future_values(spec) -%}
+{%- set types = spec['columns'] -%}
+{%- set latest = 'cast(' ~ sql_string(raw_max_valid_at()) ~ ' as ' ~ dbt.type_timestamp() ~ ')' -%}
+{%- set checks = [] -%}
+{%- for column in types if types[column] == 'timestamp' -%}
+    {%- do checks.append('coalesce(' ~ column ~ ' > ' ~ latest ~ ', false)') -%}
+{%- endfor -%}
+{%- for column in types if types[column] == 'date' -%}
+    {%- do checks.append('coalesce(' ~ column ~ ' > cast(' ~ latest ~ ' as date), false)') -%}
+{%- endfor -%}
+{{ return('(' ~ (checks | join(' or ') if checks else 'false') ~ ')') }}
 {%- endmacro %}
