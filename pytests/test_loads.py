@@ -195,7 +195,8 @@ def test_the_later_load_wins_and_the_ledger_accounts_for_every_row(tmp_path):
 
 def test_warehouse_loads_are_the_load_marker_values(pg_server, tmp_path):
     """PostgreSQL, warehouse tables: `load-files` then `load-files --append` of the later orders.
-    Each load has its own _loaded_at (the loader's load marker), and the later one wins."""
+    Each load has its own _loaded_at (the loader's load marker), and the later one wins. Then a
+    daily run on a third appended load, against a full refresh."""
     first = tmp_path / "first"
     shutil.copytree(TINY, first)
     later = tmp_path / "later"
@@ -217,6 +218,36 @@ def test_warehouse_loads_are_the_load_marker_values(pg_server, tmp_path):
         "select load_id, raw_rows, staged_rows, superseded_rows, deleted_rows, quarantined_rows"
         " from {{ stg_shop__loads }} where source_table = 'orders'"))
     assert loads == [(5, 2, 0, 0, 3), (16, 1, 3, 0, FIRST_LOAD_QUARANTINED)]
+
+    # A daily run on a third load (appended with its own _loaded_at): O2 in two different rows (a
+    # conflicting key) and O21 of a customer no load has delivered (an orphan). Only O2 and O21
+    # are decided again (and the rows held back for a reason outside the table); the result equals
+    # a full refresh of the same tables.
+    decided = ("select order_id, decided_by_invocation_id from {{ base_shop__orders }} where order_id not in"
+               " ('O2', 'O21') and coalesce(quarantine_reason, '') not in ('orphan_reference', 'missing_exchange_rate')")
+    before = dict(again.query(decided))
+    third = tmp_path / "third"
+    third.mkdir()
+    write_orders(third / "orders.csv", [["O2", "C1", "2025-03-01 10:00:00", "delivered", "USD", "50.00"],
+                                        ["O2", "C1", "2025-03-01 10:00:00", "delivered", "USD", "55.00"],
+                                        ["O21", "C99", "2025-03-02 10:00:00", "placed", "USD", "30.00"]])
+    daily = build_again(again, data_dir=third, append=True, args=selected, dbt_vars=DIRTY_DATA_VARS)
+    assert daily.ok, daily.output[-5000:]
+    assert dict(daily.query(decided)) == before
+    state = ("select order_id, status, order_total_in_currency from {{ stg_shop__orders }}",
+             "select source_table, row_key, quarantine_reason, raw_values from {{ stg_shop__quarantined_rows }}",
+             "select source_table, load_id, raw_rows, staged_rows, superseded_rows, deleted_rows, quarantined_rows"
+             " from {{ stg_shop__loads }}")
+    after_daily = [sorted(daily.query(sql)) for sql in state]
+    orders, quarantine = orders_and_quarantine(daily)
+    assert set(orders) == {"O1", "O4"}
+    assert quarantine == expected_quarantine() + Counter({
+        ("orders", "O3", "conflicting_key"): 2, ("orders", "O4", "unparseable_number"): 1,
+        ("order_items", "I3", "orphan_reference"): 1, ("orders", "O2", "conflicting_key"): 2,
+        ("orders", "O21", "orphan_reference"): 1, ("order_items", "I2", "orphan_reference"): 1})
+    full = build_again(daily, args=[*selected, "--full-refresh"], dbt_vars=DIRTY_DATA_VARS)
+    assert full.ok, full.output[-5000:]
+    assert [sorted(full.query(sql)) for sql in state] == after_daily
 
 
 def test_a_key_marked_deleted_in_its_latest_load_is_deleted(tmp_path):
