@@ -26,7 +26,8 @@
         {{ return('whole') }}
     {%- endif -%}
     {%- set changed -%}
-        select count(*) from {{ this }} where staging_settings <> {{ sql_string(raw_staging_settings(table, spec)) }}
+        select count(*) from {{ this }}
+        where staging_settings is distinct from {{ sql_string(raw_staging_settings(table, spec)) }}
     {%- endset -%}
     {{ return('whole' if run_query(changed).columns[0].values()[0] > 0 else 'keys') }}
 {%- endmacro %}
