@@ -25,11 +25,10 @@ from .dbt_runner import DISK_FULL
 # (with their reasons) and the ledger of loads.
 READER_TABLES = ("stg_shop__quarantined_rows", "stg_shop__loads")
 # A build compacts the working file when more than this share of its blocks is free. Measured at 1M
-# events (BENCHMARKS.md): without compaction the file settles at about 1.25x its used blocks (about
-# 22 % free after each daily run), since each run rebuilds the staging tables; compacting takes 7 s
-# there, a quarter of the daily run. So a build compacts only when the file has grown well past
-# that (a third free); `python -m customer_lifecycle compact` compacts on demand (DECISIONLOG
-# "Publishing").
+# events (BENCHMARKS.md): without compaction the file settles at about 1.5x a fresh build's (about a
+# third free after each daily run: the tables a run rebuilds free their old blocks); compacting
+# takes 7 s there, a quarter of the daily run. So a build compacts only when the file has grown
+# past that; `python -m customer_lifecycle compact` compacts on demand (DECISIONLOG "Publishing").
 COMPACT_ABOVE_FREE = 1 / 3
 # ... and only when that is more than this many bytes: a small file (the demo's is about 20 MB) is
 # not worth a copy of itself.
