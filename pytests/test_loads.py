@@ -299,3 +299,22 @@ def test_a_key_marked_deleted_in_its_latest_load_is_deleted(tmp_path):
     assert sorted(ledger.values()) == [(2, 0, 0, 2, 0), (16, 3, 1, 0, FIRST_LOAD_QUARANTINED)]
     products = b.query("select load_id, raw_rows from {{ stg_shop__loads }} where source_table = 'products'")
     assert len(products) == 1 and products[0][0].startswith("table ") and int(products[0][1]) == 2
+
+    # A daily run after the second load grew (O30 arrived later under the same _loaded_at, as a
+    # loader that commits one load in several transactions writes it), and a row without a
+    # _loaded_at (O31): both are staged, the second in a load of its own.
+    con = duckdb.connect(str(database))
+    con.execute("insert into raw.orders by name select * from (values "
+                "('O30', 'C1', '2025-03-05 10:00:00', 'placed', 'USD', '5.00', timestamp '2025-03-09 00:00:00', false), "
+                "('O31', 'C1', '2025-03-06 10:00:00', 'placed', 'USD', '6.00', null, false)) "
+                "as t(order_id, customer_id, ordered_at, status, currency, order_total, _loaded_at, _fivetran_deleted)")
+    con.close()
+    done = run_dbt(["build", "--select", "+assert_raw_rows_are_staged_or_quarantined", "--vars", json.dumps(dbt_vars)],
+                   env=env, work_dir=work_dir, check=False)
+    daily = Build("duckdb", work_dir, env, done.stdout, done.returncode)
+    assert daily.ok, daily.output[-5000:]
+    orders, _ = orders_and_quarantine(daily)
+    assert set(orders) == {"O1", "O2", "O3", "O30", "O31"}
+    ledger = {r[0]: int(r[1]) for r in daily.query(
+        "select load_id, staged_rows from {{ stg_shop__loads }} where source_table = 'orders'")}
+    assert ledger["(no _loaded_at)"] == 1 and sorted(ledger.values()) == [1, 1, 3]

@@ -3,8 +3,8 @@
     rows it checks through get_where_subquery; this project's version keeps dbt's `where` config
     and, in an incremental run that updated the touched units only (incremental_mode() 'changes'),
     narrows a test of a model that is incremental by unit (incremental_by_unit) to the rows the
-    run wrote: those of the touched units (on Spark, of the touched buckets). A test of a base
-    model checks the rows this invocation decided (decided_by_invocation_id), except its
+    run wrote: those of the touched units (on Spark, of the touched buckets). In such a run a test
+    of a base model checks the rows this invocation decided (decided_by_invocation_id), except its
     quarantine share, which is the whole table's. A full refresh, a run
     that recomputes everyone, and any run with var test_whole_tables true check whole tables.
 -#}
@@ -32,7 +32,7 @@
         quarantine share is a share of the whole table. -#}
     {%- if tested_config.get('incremental_strategy') == 'restage' and tested_config.get('materialized') == 'incremental' -%}
         {{ return('' if (model.get('test_metadata') or {}).get('name') == 'quarantine_share'
-            else 'decided_by_invocation_id = ' ~ sql_string(invocation_id)) }}
+            or incremental_mode() != 'changes' else 'decided_by_invocation_id = ' ~ sql_string(invocation_id)) }}
     {%- endif -%}
     {%- if 'unit_column' not in meta or tested_config.get('materialized') != 'incremental'
         or incremental_mode() != 'changes' -%}

@@ -13,7 +13,8 @@
                  arrive in order of modification time, then path (located['load_order']); the
                  version is the modification time and size
       warehouse  the value of the load-marker column (var raw_loaded_at_column) is the load, in its
-                 own order; a table without that column is one load, and the build warns
+                 own order, and its version is the load's row count (a load that grew is read
+                 again); a table without that column is one load, and the build warns
       seeds      each seed is one load, named by its checksum
     located['loads'] is the relation of the table's loads (load_id, load_version, load_order).
     An optional table that is absent becomes an empty relation with those columns; an absent
@@ -66,10 +67,16 @@
 {% macro warehouse_raw_table(table, found, declared) -%}
     {%- set marker = var('raw_loaded_at_column') -%}
     {%- if marker and marker | lower in raw_columns_present(found) -%}
-        {%- set load_id = 'cast(' ~ marker ~ ' as ' ~ dbt.type_string() ~ ')' -%}
-        {%- set loads = '(select distinct ' ~ load_id ~ ' as load_id, ' ~ load_id ~ ' as load_version, ' ~ load_id
-            ~ ' as load_order from ' ~ found ~ ')' -%}
-        {{ return({'from': found, 'where': 'table ' ~ declared, 'load_id': load_id, 'loads': loads, 'marker': true}) }}
+        {#- A row without a marker value belongs to a load of its own, named so. -#}
+        {%- set load_id = 'coalesce(cast(' ~ marker ~ ' as ' ~ dbt.type_string() ~ '), ' ~ sql_string('(no ' ~ marker ~ ')') ~ ')' -%}
+        {#- A load's version is its row count too: a load that grew after it was staged is staged again. -#}
+        {%- set loads = '(select load_id, load_id || ' ~ sql_string('|') ~ ' || cast(count(*) as ' ~ dbt.type_string()
+            ~ ') as load_version, load_id as load_order from (select ' ~ load_id ~ ' as load_id from ' ~ found
+            ~ ') as markers group by load_id)' -%}
+        {%- set versioned = '(select raw_rows.*, loads.load_version as lifecycle_load_version from ' ~ found
+            ~ ' as raw_rows inner join ' ~ loads ~ ' as loads on ' ~ load_id ~ ' = loads.load_id) as versioned' -%}
+        {{ return({'from': versioned, 'columns_of': found, 'where': 'table ' ~ declared, 'load_id': load_id,
+            'load_version': 'lifecycle_load_version', 'loads': loads, 'marker': true}) }}
     {%- endif -%}
     {#- Said once, by the table's own base model (other models look the table up too). -#}
     {%- if model.get('name') == 'base_shop__' ~ table -%}

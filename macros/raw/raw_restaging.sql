@@ -8,12 +8,15 @@
       - a load that held a row of it is gone (a file deleted or rewritten: its rows are retracted);
       - its outcome depends on something outside the table, and that changed: it was quarantined
         as future_timestamp and its time has come, or as orphan_reference and its parent is staged
-        now; its staged row's parent is no longer staged; or the value it carries from its parent
-        or the exchange rate of its day (missing_exchange_rate: none) differs from the one it
-        holds.
-    Rows without a (typed) key are decided with their load alone. A table without a load marker,
-    a change of the settings staging reads (raw_staging_settings), and the first run after an
-    upgrade stage the whole table again ('whole'). The incremental strategy `restage` deletes the
+        now; its parent is no longer staged while it is staged or held back by a later check
+        (missing_exchange_rate, out_of_range); or the value it carries from its parent or the
+        exchange rate of its day (missing_exchange_rate: none) differs from the one it holds.
+    Rows without a (typed) key are decided with their load alone: they are quarantined
+    (missing_key, unparseable key), and the rate or parent value they keep is not updated later.
+    A table without a load marker, a change of the settings staging reads (raw_staging_settings:
+    also a parent table that appears or disappears), and the first run after an upgrade stage the
+    whole table again ('whole'). The loads are listed as the model starts and again in the
+    strategy: a file deleted or rewritten while its table is being staged needs a full refresh. The incremental strategy `restage` deletes the
     rows of retracted loads and of the keys decided again, and inserts their new outcome, in one
     transaction.
 -#}
@@ -32,10 +35,15 @@
     {{ return('whole' if run_query(changed).columns[0].values()[0] > 0 else 'keys') }}
 {%- endmacro %}
 
-{#- A fingerprint of what decides a row's outcome besides the data: the table's contract entry and
-    the settings the checks read. Every row records it (staging_settings). -#}
+{#- A fingerprint of what decides a row's outcome besides the data: the table's contract entry, the
+    settings the checks read, and which of its parents are present. Every row records it
+    (staging_settings). -#}
 {% macro raw_staging_settings(table, spec) -%}
-    {%- set settings = {'table': table, 'spec': spec, 'vocabularies': {}} -%}
+    {%- set parents = [] -%}
+    {%- for parent in spec.get('references', {}).values() if raw_table_exists(parent) -%}
+        {%- do parents.append(parent) -%}
+    {%- endfor -%}
+    {%- set settings = {'table': table, 'spec': spec, 'vocabularies': {}, 'parents': parents} -%}
     {%- for name in ['max_money_amount', 'min_valid_at', 'max_valid_at', 'reporting_currency', 'raw_deleted_column',
                      'raw_loaded_at_column', 'pii_hash_key'] -%}
         {%- do settings.update({name: var(name)}) -%}
@@ -76,7 +84,7 @@
     {%- endif -%}
     {%- set narrowed = located.copy() -%}
     {%- do narrowed.update({'from': '(select * from ' ~ located['from'] ~ ' where ' ~ located['load_id']
-        ~ ' in (select load_id from ' ~ loads ~ ' as loads)) as narrowed', 'columns_of': located['from']}) -%}
+        ~ ' in (select load_id from ' ~ loads ~ ' as loads)) as narrowed'}) -%}
     {{ return(narrowed) }}
 {%- endmacro %}
 
@@ -104,7 +112,8 @@
     left join {{ reference['model'] }} as {{ reference['alias'] }}
         on key_checks.{{ reference['column'] }} = {{ reference['alias'] }}.{{ reference['parent_key'] }}
     where {{ keyed | join(' and ') }} and key_checks.{{ reference['column'] }} is not null and (
-        ({{ reference['alias'] }}.{{ reference['parent_key'] }} is null and key_checks.row_status = 'staged')
+        ({{ reference['alias'] }}.{{ reference['parent_key'] }} is null and (key_checks.row_status = 'staged'
+            or key_checks.quarantine_reason in ('missing_exchange_rate', 'out_of_range')))
         or ({{ reference['alias'] }}.{{ reference['parent_key'] }} is not null
             and key_checks.quarantine_reason = 'orphan_reference')
         {%- for column in reference['carried'] %}
